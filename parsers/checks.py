@@ -1,0 +1,205 @@
+"""Per-report checks (report-format.md §5), each a small named rule.
+
+A rule gets the report and returns a `Check`: ok True/False, or None when a value it
+needs is null (skipped).  A failed check never changes a value.  Adding a rule is adding
+one function to `RULES`.  Cross-report rules (carry_link, in_force_flow) need the archive
+and live in `scraper/crosscheck.py`, built on `compare` here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+from . import templates as T
+from .sections import SECTION_KEYS
+
+TOLERANCE = 0
+FEES_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class Check:
+    rule: str
+    ok: bool | None
+    detail: str
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "ok": self.ok, "detail": self.detail}
+
+
+def _fmt(n) -> str:
+    return f"{n:g}" if isinstance(n, float) else str(n)
+
+
+def _summary(rule: str, failures: list[str], checked: int, missing: str) -> Check:
+    if failures:
+        return Check(rule, False, "; ".join(failures))
+    if checked == 0:
+        return Check(rule, None, f"skipped: {missing}")
+    return Check(rule, True, f"{checked} checked")
+
+
+def _cols() -> list[str]:
+    return [c.key for c in T.APPLICATION_COLS]
+
+
+def _other_rows(report) -> list[str]:
+    facts = report.facts
+    if report.applications_layout == "2019" or any(
+            facts.get(f"applications.other.{c}") is not None for c in _cols()):
+        if not any(facts.get(f"applications.other.{r}.{c}") is not None
+                   for r in ("no_correction", "no_fee", "other") for c in _cols()):
+            return ["other"]
+    return ["other.no_correction", "other.no_fee", "other.other"]
+
+
+def row_total(report) -> Check:
+    rule, facts = "applications.row_total", report.facts
+    rows = [r for r in T.APPLICATION_ROWS_2021 if not r.startswith("other")] + _other_rows(report)
+    failures, checked = [], 0
+    for row in rows:
+        vals = [facts.get(f"applications.{row}.{c}") for c in _cols()]
+        if any(v is None for v in vals):
+            continue
+        checked += 1
+        if sum(vals[:-1]) != vals[-1]:
+            failures.append(f"{row}: {'+'.join(_fmt(v) for v in vals[:-1])} != {_fmt(vals[-1])}")
+    return _summary(rule, failures, checked, "no row with all seven values")
+
+
+def balance(report) -> Check:
+    rule, facts = "applications.balance", report.facts
+    failures, checked = [], 0
+    for col in _cols():
+        a, b, c, d = (facts.get(f"applications.{r}.{col}")
+                      for r in ("new_received", "carried_over", "total", "carried_forward"))
+        if None in (a, b, c, d):
+            continue
+        checked += 1
+        if a + b != c + d:
+            failures.append(f"{col}: {_fmt(a)}+{_fmt(b)} != {_fmt(c)}+{_fmt(d)}")
+    return _summary(rule, failures, checked, "received, carried-over, total or carried-forward is null")
+
+
+def results_sum(report) -> Check:
+    rule, facts = "applications.results_sum", report.facts
+    rows = [r for r in T.RESULT_ROWS if not r.startswith("other")] + _other_rows(report)
+    failures, checked = [], 0
+    for col in _cols():
+        total = facts.get(f"applications.total.{col}")
+        parts = [facts.get(f"applications.{r}.{col}") for r in rows]
+        if total is None or any(p is None for p in parts):
+            continue
+        checked += 1
+        if sum(parts) != total:
+            failures.append(f"{col}: results sum to {_fmt(sum(parts))}, total is {_fmt(total)}")
+    return _summary(rule, failures, checked, "a result row or the total is null")
+
+
+def group_total(report) -> Check:
+    rule, facts = "appeals.group_total", report.facts
+    failures, checked = [], 0
+    for g in T.APPEAL_GROUPS:
+        vals = [facts.get(f"appeals.{g.key}.{c.key}") for c in T.APPEAL_COLS]
+        if any(v is None for v in vals):
+            continue
+        checked += 1
+        if sum(vals[:-1]) != vals[-1]:
+            failures.append(f"{g.key}: {'+'.join(_fmt(v) for v in vals[:-1])} != {_fmt(vals[-1])}")
+    return _summary(rule, failures, checked, "an appeals value is null")
+
+
+def on_time(report) -> Check:
+    rule = "report.on_time"
+    if not report.published or not report.year:
+        return Check(rule, None, "skipped: published date or year unknown")
+    deadline = date(report.year + 1, 3, 31) if report.kind == "government" else date(report.year + 1, 1, 31)
+    published = date.fromisoformat(report.published)
+    if published <= deadline:
+        return Check(rule, True, f"published {published} <= {deadline}")
+    return Check(rule, False, f"published {published}, {(published - deadline).days} days after {deadline}")
+
+
+def complete(report) -> Check:
+    rule = "report.complete"
+    missing_sections = [s for s in SECTION_KEYS if s not in report.sections]
+    if not report.version:
+        return Check(rule, False, "no template table recognized"
+                     + (f"; sections missing: {', '.join(missing_sections)}" if missing_sections else ""))
+    missing_cells = [k for k in T.TEMPLATES[report.version].keys() if k not in report.found]
+    if report.applications_layout == "2019" and report.version == "2021":
+        missing_cells = [k for k in missing_cells if not k.startswith("applications.other.")]
+    problems = []
+    if missing_sections:
+        problems.append(f"sections missing: {', '.join(missing_sections)}")
+    if missing_cells:
+        shown = ", ".join(missing_cells[:5]) + (f" and {len(missing_cells) - 5} more" if len(missing_cells) > 5 else "")
+        problems.append(f"{len(missing_cells)} cells not found: {shown}")
+    return Check(rule, not problems, "; ".join(problems) or "six sections, every cell found")
+
+
+def version_matches_year(report) -> Check:
+    rule = "report.version_matches_year"
+    if not report.version or not report.year:
+        return Check(rule, None, "skipped: version or year unknown")
+    expected = "2021" if report.year >= 2021 else "2019" if report.year >= 2019 else "legacy"
+    ok = expected == report.version
+    return Check(rule, ok, f"{report.version} tables for {report.year}" + ("" if ok else f" (expected {expected})"))
+
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _cn_number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    if text in _CN_DIGITS:
+        return _CN_DIGITS[text]
+    m = re.fullmatch(r"([一二三四五六七八九])?十([一二三四五六七八九])?", text)
+    if m:
+        return _CN_DIGITS.get(m.group(1) or "一", 1) * 10 + (_CN_DIGITS[m.group(2)] if m.group(2) else 0)
+    return None
+
+
+_NUM = r"(\d+|[零〇一二两三四五六七八九十]{1,3})"
+# (pattern over prose, fact key it states)
+TEXT_CLAIMS: tuple[tuple[re.Pattern, str], ...] = (
+    (re.compile(r"(?:共|全年|本年度?)?(?:新?收到|受理|接收)[^。；;，,]{0,12}?(?:政府信息公开|依申请公开)[^。；;，,]{0,6}?(?:申请|事项)[^。；;，,\d]{0,4}?" + _NUM + r"\s*(?:件|个|条|宗)"),
+     "applications.new_received.total"),
+    (re.compile(r"(?:收到|发生|办理|涉及)[^。；;，,]{0,8}?政府信息公开[^。；;，,]{0,4}?行政复议(?:案件)?" + _NUM + r"\s*(?:件|起)"),
+     "appeals.review.total"),
+    (re.compile(r"办理行政复议(?:案件)?" + _NUM + r"\s*(?:件|起)"), "appeals.review.total"),
+)
+
+
+def text_matches_table(report) -> Check:
+    rule = "report.text_matches_table"
+    prose = "\n".join(report.sections.get(s, "") for s in ("overview", "applications", "appeals"))
+    failures, checked = [], 0
+    for pattern, key in TEXT_CLAIMS:
+        for m in pattern.finditer(prose):
+            stated = _cn_number(m.group(1))
+            table = report.facts.get(key)
+            if stated is None or table is None:
+                continue
+            checked += 1
+            if stated != table:
+                failures.append(f"{key}: text says {stated} ({m.group(0)}), table says {_fmt(table)}")
+            break
+    return _summary(rule, failures, checked, "no number in the prose to compare")
+
+
+RULES: tuple[Callable, ...] = (row_total, balance, results_sum, group_total, on_time, complete,
+                               version_matches_year, text_matches_table)
+
+
+def run_checks(report) -> list[Check]:
+    return [rule(report) for rule in RULES]
+
+
+def compare(a, b, *, fees: bool = False) -> bool:
+    """Equality with the spec's tolerance (0, or 0.01 for fee amounts)."""
+    return abs(a - b) <= (FEES_TOLERANCE if fees else TOLERANCE)

@@ -1,0 +1,119 @@
+"""One document through the whole pipeline: the body of `parsers.parse`."""
+
+from __future__ import annotations
+
+import re
+
+from . import templates as T
+from .checks import run_checks
+from .decode import decode
+from .html_grid import document_tables, parse_html
+from .html_text import html_lines
+from .mapping import Mapped, map_rows
+from .metadata import is_report_title, read_meta
+from .record import Report
+from .sections import split_sections, table_region
+from .text_rows import text_rows
+
+_HTML_SNIFF = re.compile(r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|table|div|p)\b", re.I | re.S)
+
+
+def _looks_html(text: str, url: str | None, content_type: str | None) -> bool:
+    if content_type and "html" in content_type.lower():
+        return True
+    if url and re.search(r"\.(s?html?|jhtml|jsp|aspx?|php)(\?|#|$)", url, re.I):
+        return True
+    return bool(_HTML_SNIFF.match(text[:2000]))
+
+
+def _meta_tags(doc) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for m in doc.iter("meta"):
+        name = (m.get("name") or m.get("property") or "").strip().lower()
+        if name and m.get("content"):
+            out.setdefault(name, m.get("content").strip())
+    return out
+
+
+def _image_table(doc) -> bool:
+    """A report whose tables are pictures: images inside the article, no data table."""
+    return any(True for _ in doc.iter("img"))
+
+
+def parse(data: bytes | str, *, url: str | None = None, content_type: str | None = None) -> Report:
+    """Parse one document (HTML page or flattened text) into a `Report`.  Never raises on
+    bad input: unreadable or non-report documents come back with `error` set."""
+    report = Report(source=url)
+    if isinstance(data, bytes):
+        decoded = decode(data, content_type)
+        text = decoded.text
+        report.encoding = decoded.encoding
+        if decoded.lossy:
+            report.warnings.append(f"encoding: bytes not valid {decoded.encoding}; replaced")
+    else:
+        text = data
+    text = text.replace("\x00", "")
+    meta: dict[str, str] = {}
+    html_title = None
+    if _looks_html(text, url, content_type):
+        doc = parse_html(text)
+        lines = html_lines(doc)
+        meta = _meta_tags(doc)
+        t = doc.find(".//title")
+        html_title = t.text_content().strip() if t is not None else None
+        rows = [row for table in document_tables(doc) for row in table]
+        mapped = map_rows(rows)
+        if not mapped.tables:  # tables drawn with <p>s, or text in a <pre>
+            mapped = _map_text(lines)
+            report.form = "html-text"
+        has_images = _image_table(doc)
+    else:
+        lines = [ln.strip() for ln in text.splitlines()]
+        lines = [ln for ln in lines if ln]
+        mapped = _map_text(lines)
+        report.form = "text"
+        has_images = False
+
+    m = read_meta(lines, meta, html_title, url)
+    report.title, report.agency, report.year = m.title, m.agency, m.year
+    report.published, report.index_no, report.kind = m.published, m.index_no, m.kind
+    report.sections = split_sections(lines)
+
+    if not _is_report(report, mapped):
+        report.error = "not an annual report"
+        return report
+    report.warnings.extend(m.problems or [])
+    if not mapped.tables and has_images:
+        report.error = "needs_ocr"
+        report.warnings.append("tables: none found as text; the page shows images (needs OCR)")
+        return report
+    _fill(report, mapped)
+    report.checks = run_checks(report)
+    return report
+
+
+def _map_text(lines: list[str]) -> Mapped:
+    start, end = table_region(lines)
+    return map_rows(text_rows("\n".join(lines[start:end]), 0, first_line=start))
+
+
+def _is_report(report: Report, mapped: Mapped) -> bool:
+    titled = bool(report.title and is_report_title(report.title))
+    if mapped.tables and (titled or len(report.sections) >= 3):
+        return True
+    return titled and len(report.sections) >= 3
+
+
+def _fill(report: Report, mapped: Mapped) -> None:
+    report.version = mapped.version
+    report.applications_layout = mapped.applications_layout
+    report.found = mapped.facts
+    report.warnings = mapped.warnings + report.warnings
+    keys = T.TEMPLATES[report.version].keys() if report.version else []
+    facts = {k: None for k in keys}
+    for key, fact in mapped.facts.items():
+        facts[key] = fact.value
+    if report.applications_layout == "2019" and report.version == "2021":
+        report.warnings.append("applications: a single （六）其他处理 row in a 2021 report; "
+                               "the three 2021 sub-rows are left null")
+    report.facts = facts

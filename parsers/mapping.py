@@ -1,0 +1,504 @@
+"""Mapping rows of cells onto the template: which table, which row, which column.
+
+Rows are recognized by their labels (never by position alone); columns by the header
+cells above them where the form keeps them (HTML grids), else by the template's order
+when the number of value cells is exactly the number of columns.  Anything else gives
+nulls and a warning: a number in the wrong column is the one outcome we never allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from . import templates as T
+from .cells import Cell, Row
+from .labels import matches, normalize, strip_numbering
+from .text_rows import is_text_cell
+from .values import Number, is_empty, looks_numeric, parse_value
+
+MAX_GLUED_DIGITS = 24  # longer digit runs are not split (the search would explode)
+
+
+@dataclass
+class Fact:
+    key: str
+    value: Number | None
+    raw: str
+    table: int
+    row: int
+    col: int
+    row_label: str
+    col_label: str
+    form: str
+
+    def provenance(self) -> dict:
+        return {"raw": self.raw, "table": self.table, "row": self.row, "col": self.col,
+                "row_label": self.row_label, "col_label": self.col_label, "form": self.form}
+
+
+@dataclass
+class Mapped:
+    facts: dict[str, Fact] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    active_version: str | None = None
+    applications_layout: str | None = None  # "2019" (one （六） row) | "2021" (three)
+    tables: set[str] = field(default_factory=set)
+
+    @property
+    def version(self) -> str | None:
+        return self.active_version or self.applications_layout
+
+
+# --- label classification ------------------------------------------------------------
+
+_APP_HEADER = ("自然人", "商业企业", "申请人情况", "勾稽关系", "科研机构", "法人或其他组织")
+_APPEAL_HEADER = ("结果维持", "结果纠正", "尚未审结", "未经复议", "复议后起诉")
+_ACTIVE_HEADER_WORDS = ("信息内容", "第二十条", "新制作", "新公开", "对外公开总", "上一年项目",
+                        "处理决定", "制发件", "废止件", "有效件", "收费金额", "采购项目", "采购总金额",
+                        "增/减", "本年增")
+_GROUP_WORDS = ("本年度办理结果", "不予公开", "无法提供", "不予处理", "其他处理")
+MAX_LABEL = 90
+
+
+def _plausible_label(label: str) -> bool:
+    return 0 < len(label) <= MAX_LABEL and "。" not in label
+
+
+def match_active_row(label: str) -> str | None:
+    if not _plausible_label(label):
+        return None
+    for row in T.ACTIVE_ROWS_2019 + T.ACTIVE_ROWS_2021:
+        if matches(label, row.keys, row.not_keys):
+            return row.key
+    return None
+
+
+def match_application_row(label: str) -> str | None:
+    """Row key of an applications-table label (normalized), or None."""
+    if not _plausible_label(label):
+        return None
+    for row in T.APPLICATION_ROWS_MATCH_ORDER:
+        if matches(label, row.keys, row.not_keys):
+            return row.key
+    if "其他处理" in label:
+        rest = strip_numbering(label.split("其他处理", 1)[1].strip("()（）:,、 "))
+        if not rest:
+            return "other"
+        if rest.startswith("其他"):
+            return "other.other"
+        return None
+    if strip_numbering(label) in ("其他", "其它"):
+        return "other.other"
+    return None
+
+
+def _header_kind(label: str) -> str | None:
+    if any(w in label for w in _APP_HEADER):
+        return "applications"
+    if any(w in label for w in _APPEAL_HEADER) or ("行政复议" in label and "行政诉讼" in label):
+        return "appeals"
+    if any(w in label for w in _ACTIVE_HEADER_WORDS):
+        return "active"
+    return None
+
+
+def is_group_label(label: str) -> bool:
+    return any(w in label for w in _GROUP_WORDS) and match_application_row(label) in (None, "other")
+
+
+def classify(label: str) -> str | None:
+    """'header', 'row' or 'group' for a label on a line of its own; None for prose."""
+    if not _plausible_label(label):
+        return None
+    if _header_kind(label):
+        return "header"
+    if is_group_label(label) and "其他处理" not in label:
+        return "group"
+    if match_active_row(label) or match_application_row(label):
+        return "row"
+    if "其他处理" in label:
+        return "group"  # 2019 single row or 2021 group: decided by what follows
+    if "行政复议" in label or "行政诉讼" in label:
+        return "header"
+    return None
+
+
+# --- one-cell-per-line text ----------------------------------------------------------
+
+def join_cell_lines(rows: list[Row]) -> list[Row]:
+    """Join one-cell rows (one cell per line) into table rows, using the labels."""
+    out: list[Row] = []
+    current: list[Cell] | None = None
+
+    def close() -> None:
+        nonlocal current
+        if current:
+            out.append(Row(current, "text"))
+        current = None
+
+    for row in rows:
+        if len(row.cells) != 1 or row.glued:
+            close()
+            out.append(row)
+            continue
+        cell = row.cells[0]
+        has_values = current is not None and any(looks_numeric(c.text) for c in current)
+        if looks_numeric(cell.text):
+            if current is None:
+                current = []
+            current.append(cell)
+            continue
+        label = normalize(cell.text)
+        kind = classify(label)
+        if kind is None:
+            if has_values and is_text_cell(cell.text):
+                current.append(cell)  # a sentence in a number cell
+            else:
+                close()
+            continue
+        if kind == "header":
+            if current is not None and not has_values and all(
+                    classify(normalize(c.text)) == "header" for c in current):
+                current.append(cell)  # header cells one per line
+            else:
+                close()
+                current = [cell]
+            continue
+        if current is not None and not has_values and all(
+                classify(normalize(c.text)) == "group" for c in current):
+            current.append(cell)  # group label on its own line, then the item
+            continue
+        close()
+        current = [cell]
+    close()
+    return out
+
+
+# --- splitting glued digits by the row-sum identity -----------------------------------
+
+def split_glued(digits: str, parts: int) -> list[list[int]]:
+    """All ways to cut `digits` into `parts` numbers whose first parts-1 sum to the last."""
+    if len(digits) > MAX_GLUED_DIGITS or len(digits) < parts:
+        return []
+    found: list[list[int]] = []
+    n = len(digits)
+    for cuts in combinations(range(1, n), parts - 1):
+        bounds = (0, *cuts, n)
+        pieces = [digits[a:b] for a, b in zip(bounds, bounds[1:])]
+        if any(len(p) > 1 and p[0] == "0" for p in pieces):
+            continue
+        nums = [int(p) for p in pieces]
+        if sum(nums[:-1]) == nums[-1]:
+            found.append(nums)
+    return found
+
+
+# --- the mapper ----------------------------------------------------------------------
+
+@dataclass
+class _Header:
+    """Column labels of the current block, with their grid spans where known."""
+    cols: list[tuple[str | None, str, int, int]]  # (key, raw label, start, end)
+
+    def keys(self) -> list[str | None]:
+        return [c[0] for c in self.cols]
+
+
+def _active_col(label: str, allowed: tuple[str, ...]) -> str | None:
+    norm = normalize(label)
+    for key in allowed:
+        col = T.ACTIVE_COLS[key]
+        if matches(norm, col.keys, col.not_keys):
+            return key
+    bare = norm.removeprefix("本年")
+    if len(bare) >= 1:
+        for key in allowed:  # truncated header (本年新, 本年增/): a prefix of the label
+            full = normalize(T.ACTIVE_COLS[key].label).removeprefix("本年")
+            if full.startswith(bare):
+                return key
+    return None
+
+
+class Mapper:
+    def __init__(self, rows: list[Row], active_version: str | None) -> None:
+        self.rows = rows
+        self.out = Mapped(active_version=active_version)
+        self.context: str | None = None
+        self.active_header: _Header | None = None
+        self.app_header: _Header | None = None
+        self.appeal_header: _Header | None = None
+        self.data_start: dict[str, int] = {}
+        self.last_app_row: str | None = None
+
+    # -- helpers
+    def warn(self, msg: str) -> None:
+        if msg not in self.out.warnings:
+            self.out.warnings.append(msg)
+
+    def _split(self, row: Row) -> tuple[list[Cell], list[Cell]]:
+        cells = row.cells
+        start = self.data_start.get(self.context or "") if row.form == "html" else None
+        if start is not None and any(c.col < start for c in cells) and any(
+                not looks_numeric(c.text) for c in cells if c.col < start):
+            label = [c for c in cells if c.col < start and not is_empty(c.text)]
+            values = [c for c in cells if c.col >= start]
+            if label and all(not looks_numeric(c.text) for c in label):
+                return label, values
+        label: list[Cell] = []
+        i = 0
+        while i < len(cells) and is_empty(cells[i].text) and i + 1 < len(cells) and not looks_numeric(cells[i + 1].text):
+            i += 1
+        for c in cells[i:]:
+            if looks_numeric(c.text):
+                break
+            label.append(c)
+        return label, cells[i + len(label):]
+
+    def put(self, key: str, cell: Cell | None, row_label: str, col_label: str, form: str,
+            *, signed: bool = False) -> None:
+        if key in self.out.facts:
+            old = self.out.facts[key]
+            if cell is not None and old.raw != cell.text:
+                self.warn(f"{key}: found twice ({old.raw!r} and {cell.text!r}); kept the first")
+            return
+        if cell is None:
+            return
+        cv = parse_value(cell.text, signed=signed)
+        if cv.problem:
+            self.warn(f"{key}: {cv.problem}")
+        self.out.facts[key] = Fact(key, cv.value, cell.text, cell.table, cell.row, cell.col,
+                                   row_label, col_label, form)
+
+    def put_missing(self, keys: list[str], row_label: str, cells: list[Cell], form: str, why: str) -> None:
+        """Record cells we saw but cannot place: every key null, one warning."""
+        raws = " ".join(c.text or "∅" for c in cells)
+        self.warn(f"{keys[0].rsplit('.', 1)[0]}: {why} [{raws}]; values left null")
+        anchor = cells[0] if cells else None
+        for key in keys:
+            if key not in self.out.facts and anchor is not None:
+                self.out.facts[key] = Fact(key, None, "", anchor.table, anchor.row, -1, row_label, "", form)
+
+    @staticmethod
+    def _trim(values: list[Cell], n: int) -> list[Cell]:
+        values = list(values)
+        while len(values) > n and is_empty(values[-1].text):
+            values.pop()
+        return values
+
+    def _by_span(self, values: list[Cell], header: _Header | None, want: list[str]) -> dict[str, Cell] | None:
+        if header is None or not all(c[0] for c in header.cols):
+            return None
+        placed: dict[str, Cell] = {}
+        for v in values:
+            best, overlap = None, 0
+            for key, _raw, a, b in header.cols:
+                ov = min(b, v.end) - max(a, v.col)
+                if ov > overlap:
+                    best, overlap = key, ov
+            if best is None:
+                if is_empty(v.text):
+                    continue
+                return None
+            if best in placed:
+                if is_empty(v.text):
+                    continue
+                if is_empty(placed[best].text):
+                    placed[best] = v
+                    continue
+                return None
+            placed[best] = v
+        if set(placed) - set(want):
+            return None
+        return placed
+
+    # -- header rows
+    def header(self, kind: str, label_cells: list[Cell], all_cells: list[Cell]) -> None:
+        self.context = kind
+        self.out.tables.add(kind)
+        texts = [c for c in all_cells if not is_empty(c.text)]
+        if kind == "active":
+            allowed = tuple(T.ACTIVE_COLS)
+            cols = []
+            for c in texts:
+                n = normalize(c.text)
+                if any(w in n for w in ("信息内容", "第二十条")):
+                    continue
+                cols.append((_active_col(c.text, allowed), c.text, c.col, c.end))
+            if cols:
+                self.active_header = _Header(cols)
+                if all_cells and all_cells[0].table >= 0:
+                    firsts = [c for c in texts if "信息内容" in normalize(c.text)]
+                    if firsts:
+                        self.data_start["active"] = firsts[0].end
+        elif kind == "applications":
+            cols = []
+            for c in texts:
+                n = normalize(c.text)
+                for col in T.APPLICATION_COLS:
+                    if col.key == "other_org":
+                        hit = strip_numbering(n) in ("其他", "其它", "其他组织")
+                    else:
+                        hit = matches(n, col.keys) and "申请人" not in n and "法人或" not in n
+                    if hit:
+                        cols.append((col.key, c.text, c.col, c.end))
+                        break
+            if cols:
+                merged = {k: (k, raw, a, b) for k, raw, a, b in (self.app_header.cols if self.app_header else [])}
+                for k, raw, a, b in cols:
+                    merged[k] = (k, raw, a, b)
+                self.app_header = _Header(sorted(merged.values(), key=lambda c: c[2]))
+                self.data_start["applications"] = min(c[2] for c in self.app_header.cols)
+        elif kind == "appeals":
+            cols = []
+            for c in texts:
+                n = normalize(c.text)
+                for col in T.APPEAL_COLS:
+                    if matches(n, col.keys) and "行政复议" not in n and "诉讼" not in n:
+                        cols.append((col.key, c.text, c.col, c.end))
+                        break
+            if len(cols) >= 5:
+                self.appeal_header = _Header(cols)
+                self.data_start["appeals"] = min(c[2] for c in cols)
+
+    # -- data rows
+    def active_row(self, key: str, label: str, values: list[Cell], form: str) -> None:
+        version = self.out.active_version or ("2019" if key in ("other_services", "procurement") else None)
+        if version is None:
+            version = "2019" if len(values) >= 3 and key in ("licensing", "punishment", "coercion") else "2021"
+        tmpl = {r.key: r for r in T.TEMPLATES[version].active_rows}
+        if key not in tmpl:
+            self.warn(f"active.{key}: row {label!r} is not in the {version} template; ignored")
+            return
+        self.context = "active"
+        self.out.tables.add("active")
+        want = list(tmpl[key].cols)
+        keys = [f"active.{key}.{c}" for c in want]
+        values = self._trim(values, len(want))
+        header = self.active_header
+        order = want
+        if header is not None:
+            hk = [k for k in header.keys() if k]
+            if sorted(hk) == sorted(want):
+                order = hk
+        col_labels = {k: T.ACTIVE_COLS[k].label for k in want}
+        if header is not None:
+            col_labels |= {k: raw for k, raw, _a, _b in header.cols if k in col_labels}
+        if len(values) == len(want):
+            for col, cell in zip(order, values):
+                self.put(f"active.{key}.{col}", cell, label, col_labels[col], form, signed=col == "change")
+            return
+        placed = self._by_span(values, header, want) if form != "text" else None
+        if placed is not None:
+            for col in want:
+                self.put(f"active.{key}.{col}", placed.get(col), label, col_labels[col], form, signed=col == "change")
+            return
+        self.put_missing(keys, label, values, form, f"{len(values)} cells for {len(want)} columns")
+
+    def application_row(self, key: str, label: str, values: list[Cell], form: str, glued: bool) -> None:
+        self.context = "applications"
+        self.out.tables.add("applications")
+        if key == "other.other" and self.last_app_row not in ("other.no_correction", "other.no_fee") \
+                and "其他处理" not in label:
+            self.warn(f"applications: row {label!r} outside （六）其他处理; ignored")
+            return
+        self.last_app_row = key
+        if key.startswith("other."):
+            self.out.applications_layout = "2021"
+        elif key == "other":
+            self.out.applications_layout = self.out.applications_layout or "2019"
+        want = [c.key for c in T.APPLICATION_COLS]
+        col_labels = {c.key: c.label for c in T.APPLICATION_COLS}
+        if self.app_header:
+            col_labels |= {k: raw for k, raw, _a, _b in self.app_header.cols if k}
+        keys = [f"applications.{key}.{c}" for c in want]
+        values = self._trim(values, len(want))
+        if glued and len(values) == 1:
+            splits = split_glued(values[0].text.strip(), len(want))
+            if len(splits) == 1:
+                self.warn(f"applications.{key}: glued digits {values[0].text} split by the row-sum identity")
+                v = values[0]
+                for col, num in zip(want, splits[0]):
+                    cell = Cell(str(num), v.table, v.row, v.col, 1, v.origin)
+                    self.put(f"applications.{key}.{col}", cell, label, col_labels[col], form)
+                return
+            why = "no" if not splits else f"{len(splits)}"
+            self.put_missing(keys, label, values, form, f"glued digits with {why} split matching the row sum")
+            return
+        if len(values) == len(want):
+            for col, cell in zip(want, values):
+                self.put(f"applications.{key}.{col}", cell, label, col_labels[col], form)
+            return
+        placed = self._by_span(values, self.app_header, want) if form != "text" else None
+        if placed is not None and len(placed) >= 1:
+            for col in want:
+                self.put(f"applications.{key}.{col}", placed.get(col), label, col_labels[col], form)
+            return
+        self.put_missing(keys, label, values, form, f"{len(values)} cells for {len(want)} columns")
+
+    def appeals_row(self, label: str, values: list[Cell], form: str) -> None:
+        self.out.tables.add("appeals")
+        want = [f"{g.key}.{c.key}" for g in T.APPEAL_GROUPS for c in T.APPEAL_COLS]
+        keys = [f"appeals.{w}" for w in want]
+        col_labels = {f"{g.key}.{c.key}": f"{g.label} › {c.label}" for g in T.APPEAL_GROUPS for c in T.APPEAL_COLS}
+        values = self._trim(values, len(want))
+        if len(values) == len(want):
+            for w, cell in zip(want, values):
+                self.put(f"appeals.{w}", cell, label or "行政复议、行政诉讼", col_labels[w], form)
+            self.context = None
+            return
+        self.put_missing(keys, label or "行政复议、行政诉讼", values, form,
+                         f"{len(values)} cells for {len(want)} columns")
+        self.context = None
+
+    def run(self) -> Mapped:
+        for row in self.rows:
+            label_cells, values = self._split(row)
+            label = normalize("".join(c.text for c in label_cells))
+            has_number = any(not is_empty(v.text) for v in values)
+            kind = _header_kind(label) if label else None
+            if kind and not has_number:
+                self.header(kind, label_cells, row.cells)
+                continue
+            if kind == "active" and has_number and not match_active_row(label):
+                continue
+            if not label and values and self.context == "appeals":
+                if has_number or len(values) >= 5:
+                    self.appeals_row("", values, row.form)
+                continue
+            if not label:
+                continue
+            akey = match_application_row(label)
+            if akey and (self.context == "applications" or akey not in ("total", "other.other")
+                         or self.app_header is not None):
+                if not values:
+                    continue
+                self.application_row(akey, "".join(c.text for c in label_cells), values, row.form, row.glued)
+                continue
+            rkey = match_active_row(label)
+            if rkey and values:
+                self.active_row(rkey, "".join(c.text for c in label_cells), values, row.form)
+                continue
+            if self.context == "appeals" and values and ("数" in label or "件" in label):
+                self.appeals_row("".join(c.text for c in label_cells), values, row.form)
+        return self.out
+
+
+def detect_active_version(rows: list[Row]) -> str | None:
+    """The active table's version, from its header words (never from the year)."""
+    hits = {v: 0 for v in T.ACTIVE_VERSION_MARKERS}
+    for row in rows:
+        for c in row.cells:
+            n = normalize(c.text)
+            if len(n) > MAX_LABEL:
+                continue
+            for version, markers in T.ACTIVE_VERSION_MARKERS.items():
+                hits[version] += sum(1 for m in markers if m in n)
+    if hits["2019"] == hits["2021"]:
+        return None
+    return max(hits, key=hits.get)
+
+
+def map_rows(rows: list[Row]) -> Mapped:
+    rows = join_cell_lines(rows) if any(r.form == "text" for r in rows) else rows
+    return Mapper(rows, detect_active_version(rows)).run()

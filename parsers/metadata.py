@@ -1,0 +1,136 @@
+"""Report metadata (report-format.md §6) from the page's own lines, meta tags and URL."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .labels import normalize_keep_spaces
+
+_YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年")
+_REPORT_WORDS = re.compile(
+    r"(政府信息公开|政务公开|信息公开)?(工作)?((?:19|20)\d{2}\s*年?)?\s*(年度)?(工作)?(报告|年报)$")
+_TITLE = re.compile(r"(年度报告|年报|年度工作报告|工作报告)")
+_DATE = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
+_URL_DATE = re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_")
+_URL_DATE2 = re.compile(r"/((?:19|20)\d{2})(\d{2})(\d{2})/")
+_PERIOD = re.compile(r"统计期限?为?\s*((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
+_PUBLISHED_LABEL = re.compile(r"(发布|公开|成文|生成)(日期|时间)\s*[:：]\s*")
+_INDEX_LABEL = re.compile(r"索\s*引\s*号\s*[:：]\s*([A-Za-z0-9０-９\-—/_.（）()]+(?:\s?[-/]\s?[A-Za-z0-9]+)*)")
+_REGION_END = ("省", "市", "区", "县", "旗", "州", "盟", "镇", "乡", "街道", "自治区", "自治州", "自治县",
+               "实验区", "新区", "开发区", "管委会", "街道办事处", "办事处")
+_DEPT_END = ("局", "委", "办", "厅", "室", "中心", "院", "所", "站", "队", "部", "处", "馆", "社", "会",
+             "署", "组", "办公室", "委员会")
+
+
+@dataclass
+class Meta:
+    title: str | None = None
+    agency: str | None = None
+    year: int | None = None
+    published: str | None = None
+    index_no: str | None = None
+    kind: str | None = None
+    problems: list[str] | None = None
+
+
+def is_report_title(text: str) -> bool:
+    return bool(_TITLE.search(text)) and ("公开" in text or "年报" in text) and not text.startswith("关于")
+
+
+def find_title(lines: list[str], meta: dict[str, str], html_title: str | None) -> str | None:
+    for name in ("articletitle", "title", "dc.title"):
+        value = meta.get(name)
+        if value and is_report_title(value):
+            return normalize_keep_spaces(value)
+    for line in lines[:80]:
+        clean = normalize_keep_spaces(line)
+        if 6 <= len(clean) <= 80 and is_report_title(clean) and _YEAR_IN_TITLE.search(clean) \
+                and "。" not in clean and "根据" not in clean and "现将" not in clean:
+            return clean
+    if html_title:
+        for part in re.split(r"\s*[_|｜—–]\s*|\s+-\s+", html_title):
+            if is_report_title(part):
+                return normalize_keep_spaces(part)
+    return None
+
+
+def agency_from_title(title: str) -> str | None:
+    """`汉中市民政局2020年政府信息公开年度报告` → `汉中市民政局`."""
+    t = title.replace(" ", "")
+    t = re.sub(r"^关于", "", t)
+    t = re.sub(r"^((?:19|20)\d{2})年(度)?", "", t)
+    t = re.sub(r"(的)?(政府信息公开|政务公开|信息公开).*$", "", t)
+    t = re.sub(r"((?:19|20)\d{2})年度?$", "", t)
+    t = re.sub(r"((?:19|20)\d{2})年度?", "", t)
+    t = t.strip("《》“”\"'()（） ")
+    return t or None
+
+
+def kind_of(agency: str | None) -> str | None:
+    """`government` for a whole-government report of a region, else `agency`."""
+    if not agency:
+        return None
+    name = agency.removesuffix("人民政府").removesuffix("政府")
+    if agency.endswith(("人民政府", "政府")) and not agency.endswith(("办公室", "办公厅")):
+        return "government"
+    if name.endswith(_DEPT_END) and not name.endswith(("管委会", "办事处")):
+        return "agency"
+    if name.endswith(_REGION_END):
+        return "government"
+    return "agency"
+
+
+def find_published(lines: list[str], meta: dict[str, str], url: str | None) -> str | None:
+    for name in ("pubdate", "publishdate", "firstpublishedtime", "dc.date", "dcterms.issued"):
+        value = meta.get(name)
+        if value and (m := _DATE.search(value)):
+            return _iso(m)
+    for line in lines[:80]:
+        m = _PUBLISHED_LABEL.search(line)
+        if m and (d := _DATE.search(line[m.end():m.end() + 30])):
+            return _iso(d)
+    if url and ((m := _URL_DATE.search(url)) or (m := _URL_DATE2.search(url))):
+        return _iso(m)
+    return None
+
+
+def _iso(m: re.Match) -> str | None:
+    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}"
+
+
+def find_index_no(lines: list[str], meta: dict[str, str]) -> str | None:
+    for line in lines[:80]:
+        m = _INDEX_LABEL.search(line)
+        if m:
+            return m.group(1).strip()
+    return meta.get("indexno") or meta.get("index_no") or None
+
+
+def find_year(title: str | None, text: str, published: str | None) -> tuple[int | None, str | None]:
+    """(year, how) — from the title, else the statistics period, else published - 1."""
+    if title and (m := _YEAR_IN_TITLE.search(title)):
+        return int(m.group(1)), "title"
+    if m := _PERIOD.search(text):
+        return int(m.group(1)), "period"
+    if published:
+        return int(published[:4]) - 1, "published"
+    return None, None
+
+
+def read_meta(lines: list[str], meta: dict[str, str], html_title: str | None, url: str | None) -> Meta:
+    title = find_title(lines, meta, html_title)
+    published = find_published(lines, meta, url)
+    text = "\n".join(lines[:400])
+    year, how = find_year(title, text, published)
+    agency = agency_from_title(title) if title else None
+    out = Meta(title=title, agency=agency, year=year, published=published,
+               index_no=find_index_no(lines, meta), kind=kind_of(agency), problems=[])
+    if how == "published":
+        out.problems.append(f"year: not in the title or a statistics period; taken as published year - 1 ({year})")
+    if title is None:
+        out.problems.append("title: no line names an annual report")
+    return out

@@ -1,0 +1,66 @@
+"""Flattened text (a table already turned into lines) → rows of cells.
+
+Seen in real reports: space-separated rows, pipe rows with colspan debris (`| 规章 | 2 |
+0 | 20 | ||`), group labels inlined into the first row of a group, one cell per line
+(separated by blank lines, by lines holding only `|`, or by nothing), and values glued
+to the label (`一、本年新收政府信息公开申请数量640020470`).  This module only finds the
+cells; which row and column they are is `parsers/mapping.py`'s job.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .cells import Cell, Row
+from .labels import normalize, strip_numbering
+from .values import looks_numeric
+
+_SPLIT = re.compile(r"[ \t\u3000\u00a0]+")
+_GLUED = re.compile(r"^(.*?\D)(\d{2,})$")
+_SEPARATOR = re.compile(r"^[|｜\s\-—_=+]*$")
+
+
+def _is_text_cell(token: str) -> bool:
+    """A non-numeric token that still carries a number (the seed's `2020年1-4月…13件`)."""
+    return bool(re.search(r"\d", strip_numbering(normalize(token))))
+
+
+def _line_tokens(line: str) -> list[str] | None:
+    """Cells of one line; None for a separator line."""
+    if _SEPARATOR.match(line):
+        return None
+    if "|" in line or "｜" in line:
+        pieces = [p.strip() for p in re.split(r"[|｜]", line)]
+        while pieces and not pieces[0]:
+            pieces.pop(0)
+        while pieces and not pieces[-1]:
+            pieces.pop()
+        return pieces
+    return [t for t in _SPLIT.split(line.strip()) if t]
+
+
+def text_rows(text: str, table: int = 0, *, first_line: int = 0) -> list[Row]:
+    """One row per non-separator line; cell.row is the line number.
+
+    Lines holding a single cell are returned as one-cell rows: joining them into table
+    rows needs the templates and happens in `parsers.mapping.join_cell_lines`.
+    """
+    rows: list[Row] = []
+    for n, line in enumerate(text.splitlines(), start=first_line):
+        tokens = _line_tokens(line)
+        if not tokens:
+            continue
+        if len(tokens) == 1:
+            tok = tokens[0]
+            m = _GLUED.match(tok)
+            if m and not looks_numeric(tok) and not _is_text_cell(m.group(1)):
+                rows.append(Row([Cell(m.group(1), table, n, 0), Cell(m.group(2), table, n, 1)],
+                                "text", glued=True))
+                continue
+        rows.append(Row([Cell(tok, table, n, i) for i, tok in enumerate(tokens)], "text"))
+    return rows
+
+
+def is_text_cell(token: str) -> bool:
+    """A non-numeric token that still carries a number (the seed's `2020年1-4月…13件`)."""
+    return _is_text_cell(token)

@@ -1,0 +1,87 @@
+"""Reading one table cell as a number, per report-format.md §4.
+
+A wrong number is worse than none: anything that is not plainly one number becomes
+`None` plus a reason, which the caller turns into a warning quoting the raw text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+Number = int | float
+
+_EMPTY = {"", "-", "—", "–", "－", "/", "／", "\\", "无", "無", "空", "——", "--", "//", "...", "…", "/-"}
+_UNITS = ("万元", "件", "条", "项", "元", "个", "次", "份", "人", "宗")
+_PLAIN = re.compile(r"^[+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^[+]?\d+(?:\.\d+)?$")
+_SIGNED = re.compile(r"^(增|减|\+|-|−)\s*\(?\s*(\d+(?:\.\d+)?)\s*\)?$")
+_PLUS_MINUS = re.compile(r"^\+\s*\(?\s*(\d+)\s*\)?\s*-\s*\(?\s*(\d+)\s*\)?$")
+
+
+@dataclass(frozen=True)
+class CellValue:
+    value: Number | None
+    problem: str | None = None  # why a non-empty cell gave no number
+
+
+def _clean(raw: str) -> str:
+    text = unicodedata.normalize("NFKC", raw)
+    text = re.sub(r"[\s\u3000\u00a0\u200b\ufeff]+", "", text)
+    return text
+
+
+def _to_number(text: str) -> Number:
+    text = text.replace(",", "").lstrip("+")
+    if "." in text:
+        try:
+            d = Decimal(text)
+        except InvalidOperation as exc:  # pragma: no cover - guarded by the regex
+            raise ValueError(text) from exc
+        return float(d)
+    return int(text)
+
+
+def is_empty(raw: str) -> bool:
+    """A cell that holds no number on purpose: blank, &nbsp;, dashes, slashes, 无."""
+    return _clean(raw) in _EMPTY
+
+
+def looks_numeric(raw: str) -> bool:
+    """A cell that is a value cell rather than a label: a number, a sign form or empty."""
+    text = _clean(raw)
+    if text in _EMPTY:
+        return True
+    for unit in _UNITS:
+        if text.endswith(unit) and len(text) > len(unit):
+            text = text[: -len(unit)]
+            break
+    return bool(_PLAIN.match(text) or _SIGNED.match(text) or _PLUS_MINUS.match(text))
+
+
+def parse_value(raw: str, *, signed: bool = False) -> CellValue:
+    """The number written in a cell.  `signed` allows 增N / 减N / +N / -N (本年增/减)."""
+    text = _clean(raw)
+    if text in _EMPTY:
+        return CellValue(None)
+    for unit in _UNITS:
+        if text.endswith(unit) and len(text) > len(unit):
+            text = text[: -len(unit)]
+            break
+    if _PLAIN.match(text):
+        return CellValue(_to_number(text))
+    if signed:
+        m = _SIGNED.match(text)
+        if m:
+            n = _to_number(m.group(2))
+            return CellValue(-n if m.group(1) in ("减", "-", "−") else n)
+        m = _PLUS_MINUS.match(text)
+        if m:
+            plus, minus = int(m.group(1)), int(m.group(2))
+            if plus == 0 or minus == 0:
+                return CellValue(plus - minus)
+            return CellValue(None, f"both an increase and a decrease: {raw.strip()}")
+    elif re.match(r"^-\d+(?:\.\d+)?$", text):
+        return CellValue(None, f"negative count: {raw.strip()}")
+    return CellValue(None, f"not a number: {raw.strip()}")
