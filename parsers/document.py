@@ -68,8 +68,7 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
             report.form = "html-text"
         has_images = _image_table(doc)
     else:
-        lines = [ln.strip() for ln in text.splitlines()]
-        lines = [ln for ln in lines if ln]
+        lines = [ln.strip() for ln in text.splitlines()]  # blank lines kept: provenance is the line number
         mapped = _map_text(lines)
         report.form = "text"
         has_images = False

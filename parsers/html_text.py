@@ -25,6 +25,10 @@ def _owner(el):
     return parent
 
 
+def _has_table(td) -> bool:
+    return any(True for el in td.iter("table") if el is not td)
+
+
 def html_lines(doc) -> list[str]:
     parts: list[str] = []
 
@@ -36,24 +40,31 @@ def html_lines(doc) -> list[str]:
             for tr in node.iter("tr"):
                 if _owner(tr) is not node:
                     continue
-                cells = [cell_text(td) for td in tr if isinstance(td.tag, str) and td.tag in ("td", "th")]
+                tds = [td for td in tr if isinstance(td.tag, str) and td.tag in ("td", "th")]
+                if any(_has_table(td) for td in tds):  # a layout row: read its cells as blocks
+                    for td in tds:
+                        parts.append("\n")
+                        walk_children(td)
+                        parts.append("\n")
+                    continue
+                cells = [cell_text(td) for td in tds]
                 if any(cells):
                     parts.append("\n" + " | ".join(cells) + "\n")
-                for inner in tr.iter("table"):  # layout tables: their content in order
-                    if _owner(inner) is node:
-                        walk(inner)
             return
         block = tag in _BLOCKS
         if block:
             parts.append("\n")
+        walk_children(node)
+        if block:
+            parts.append("\n")
+
+    def walk_children(node) -> None:
         if node.text:
             parts.append(node.text)
         for child in node:
             walk(child)
             if child.tail:
                 parts.append(child.tail)
-        if block:
-            parts.append("\n")
 
     body = doc.find("body")
     walk(body if body is not None else doc)

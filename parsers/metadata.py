@@ -43,7 +43,7 @@ def find_title(lines: list[str], meta: dict[str, str], html_title: str | None) -
         value = meta.get(name)
         if value and is_report_title(value):
             return normalize_keep_spaces(value)
-    for line in lines[:80]:
+    for line in [ln for ln in lines[:200] if ln][:80]:
         clean = normalize_keep_spaces(line)
         if 6 <= len(clean) <= 80 and is_report_title(clean) and _YEAR_IN_TITLE.search(clean) \
                 and "。" not in clean and "根据" not in clean and "现将" not in clean:

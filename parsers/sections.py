@@ -77,7 +77,8 @@ def split_sections(lines: list[str]) -> dict[str, str]:
         for line in lines[start + 1:end]:
             if _CHROME.search(line):
                 break
-            body.append(line)
+            if line.strip():
+                body.append(line)
         out[section] = "\n".join(body).strip()
     return out
 

@@ -1,0 +1,28 @@
+"""Discovery adapters, one small module per CMS family behind one interface.
+
+Each adapter looks at a fetched list page and returns the links worth following:
+report pages, further list pages (pagination) and attachments.  `discover()` asks the
+adapters that recognize the page and merges what they find; `generic` always runs.
+A new CMS family is a new module added to `ADAPTERS`.
+"""
+
+from __future__ import annotations
+
+from .base import Adapter, Links, page_links
+from .generic import Generic
+from .hanweb import Hanweb
+from .trs import Trs
+
+ADAPTERS: tuple[Adapter, ...] = (Trs(), Hanweb(), Generic())
+
+
+def discover(url: str, html: str) -> Links:
+    links = page_links(url, html)
+    found = Links()
+    for adapter in ADAPTERS:
+        if adapter.recognizes(url, html):
+            found.merge(adapter.links(url, html, links))
+    return found
+
+
+__all__ = ["ADAPTERS", "Adapter", "Links", "discover"]

@@ -1,0 +1,73 @@
+"""The adapter interface and what all adapters share: reading a page's links."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urldefrag
+
+from lxml import html as lxml_html
+
+ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|xlsx?|et)(\?|$)", re.I)
+_REPORT_TEXT = re.compile(r"(年度报告|年报|年度工作报告|工作报告)")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    text: str
+
+
+@dataclass
+class Links:
+    reports: dict[str, str] = field(default_factory=dict)  # url → link text
+    lists: dict[str, str] = field(default_factory=dict)
+    attachments: dict[str, str] = field(default_factory=dict)
+
+    def merge(self, other: "Links") -> None:
+        for mine, theirs in ((self.reports, other.reports), (self.lists, other.lists),
+                             (self.attachments, other.attachments)):
+            for k, v in theirs.items():
+                mine.setdefault(k, v)
+
+
+def page_links(url: str, html: str) -> list[Link]:
+    """Every <a href> of a page as absolute URLs (fragments dropped), in page order."""
+    try:
+        doc = lxml_html.document_fromstring(html or "<html></html>")
+    except (ValueError, lxml_html.etree.ParserError):
+        return []
+    base = url
+    for b in doc.iter("base"):
+        if b.get("href"):
+            base = urljoin(url, b.get("href").strip())
+            break
+    out: list[Link] = []
+    for a in doc.iter("a"):
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "mailto:", "tel:", "#")):
+            continue
+        text = " ".join((a.text_content() or "").split()) or (a.get("title") or "").strip()
+        if a.get("title") and len(a.get("title")) > len(text):
+            text = a.get("title").strip()
+        out.append(Link(urldefrag(urljoin(base, href))[0], text))
+    return out
+
+
+def is_report_link(text: str) -> bool:
+    """Link text naming an annual disclosure report of some year."""
+    return bool(_REPORT_TEXT.search(text) and _YEAR.search(text) and ("公开" in text or "年报" in text)
+                and not text.startswith("关于"))
+
+
+class Adapter:
+    """Recognizes a CMS family's list pages and reads their links."""
+
+    name = "base"
+
+    def recognizes(self, url: str, html: str) -> bool:
+        raise NotImplementedError
+
+    def links(self, url: str, html: str, links: list[Link]) -> Links:
+        raise NotImplementedError

@@ -1,0 +1,227 @@
+"""The SQLite archive: the one module that owns the schema (cli.md, "Archive").
+
+Raw bytes are kept once per distinct body (zlib-compressed, keyed by sha256) and every
+response gets a `captures` row.  Reports are never overwritten: a changed page or a
+re-published report becomes a new row and the older one is marked `current = 0`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+import sqlite_utils
+
+from parsers import Report
+from parsers.templates import label_of
+
+SCHEMA_VERSION = 1
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def open_archive(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating or upgrading) an archive; WAL so readers never block the crawl."""
+    conn = sqlite3.connect(str(path), timeout=30)
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=30000")
+    ensure_schema(db)
+    return db
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version >= SCHEMA_VERSION:
+        return
+    with db.conn:
+        db.conn.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    _ensure_fts(db)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sites (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, region TEXT, region_code TEXT, level TEXT,
+    start TEXT, allow TEXT, verified INTEGER, updated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS bodies (
+    sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, compression TEXT NOT NULL, data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY, site_id TEXT REFERENCES sites(id), url TEXT NOT NULL,
+    final_url TEXT, role TEXT, parent_id INTEGER REFERENCES captures(id),
+    fetched_at TEXT NOT NULL, status INTEGER, content_type TEXT, etag TEXT, last_modified TEXT,
+    sha256 TEXT REFERENCES bodies(sha256), size INTEGER, error TEXT, blocked TEXT,
+    elapsed_ms INTEGER, run_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS captures_url ON captures(url, fetched_at);
+CREATE INDEX IF NOT EXISTS captures_site ON captures(site_id);
+CREATE TABLE IF NOT EXISTS reports (
+    id INTEGER PRIMARY KEY, site_id TEXT REFERENCES sites(id), agency TEXT, year INTEGER,
+    version TEXT, kind TEXT, title TEXT, published TEXT, index_no TEXT, source_url TEXT,
+    capture_id INTEGER REFERENCES captures(id), sha256 TEXT, current INTEGER NOT NULL DEFAULT 1,
+    applications_layout TEXT, form TEXT, encoding TEXT, warnings TEXT, n_warnings INTEGER,
+    n_failed_checks INTEGER, parsed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS reports_agency_year ON reports(agency, year);
+CREATE INDEX IF NOT EXISTS reports_site ON reports(site_id, year);
+CREATE INDEX IF NOT EXISTS reports_source ON reports(source_url);
+CREATE TABLE IF NOT EXISTS facts (
+    report_id INTEGER NOT NULL REFERENCES reports(id), key TEXT NOT NULL, table_name TEXT,
+    row_key TEXT, col_key TEXT, value NUMERIC, raw TEXT, label TEXT, row_label TEXT,
+    col_label TEXT, grid_table INTEGER, grid_row INTEGER, grid_col INTEGER,
+    PRIMARY KEY (report_id, key)
+);
+CREATE INDEX IF NOT EXISTS facts_key ON facts(key, value);
+CREATE TABLE IF NOT EXISTS checks (
+    report_id INTEGER NOT NULL REFERENCES reports(id), rule TEXT NOT NULL, ok INTEGER, detail TEXT,
+    PRIMARY KEY (report_id, rule)
+);
+CREATE INDEX IF NOT EXISTS checks_rule ON checks(rule, ok);
+CREATE TABLE IF NOT EXISTS sections (
+    report_id INTEGER NOT NULL REFERENCES reports(id), section TEXT NOT NULL, text TEXT,
+    PRIMARY KEY (report_id, section)
+);
+CREATE TABLE IF NOT EXISTS documents (
+    capture_id INTEGER PRIMARY KEY REFERENCES captures(id), url TEXT, outcome TEXT NOT NULL,
+    report_id INTEGER REFERENCES reports(id), title TEXT, parsed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS frontier (
+    url TEXT PRIMARY KEY, site_id TEXT REFERENCES sites(id), role TEXT NOT NULL,
+    parent_url TEXT, depth INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0, last_capture_id INTEGER, updated_at TEXT
+);
+CREATE INDEX IF NOT EXISTS frontier_state ON frontier(state, site_id);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT, summary TEXT
+);
+"""
+
+
+def _ensure_fts(db: sqlite_utils.Database) -> None:
+    """Chinese full-text search over sections: FTS5 with the trigram tokenizer."""
+    exists = db.execute("SELECT 1 FROM sqlite_master WHERE name='sections_fts'").fetchone()
+    if exists:
+        return
+    db.conn.executescript("""
+        CREATE VIRTUAL TABLE sections_fts USING fts5(
+            text, content='sections', content_rowid='rowid', tokenize='trigram');
+        CREATE TRIGGER sections_ai AFTER INSERT ON sections BEGIN
+            INSERT INTO sections_fts(rowid, text) VALUES (new.rowid, new.text); END;
+        CREATE TRIGGER sections_ad AFTER DELETE ON sections BEGIN
+            INSERT INTO sections_fts(sections_fts, rowid, text) VALUES ('delete', old.rowid, old.text); END;
+        CREATE TRIGGER sections_au AFTER UPDATE ON sections BEGIN
+            INSERT INTO sections_fts(sections_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+            INSERT INTO sections_fts(rowid, text) VALUES (new.rowid, new.text); END;
+    """)
+
+
+# --- writes -------------------------------------------------------------------------
+
+def upsert_sites(db: sqlite_utils.Database, sites: Iterable) -> None:
+    with db.conn:
+        for s in sites:
+            db["sites"].upsert({
+                "id": s.id, "name": s.name, "region": s.region, "region_code": s.region_code,
+                "level": s.level, "start": json.dumps(s.start, ensure_ascii=False),
+                "allow": json.dumps(s.allow, ensure_ascii=False), "verified": int(s.verified),
+                "updated_at": now(),
+            }, pk="id")
+
+
+def store_body(db: sqlite_utils.Database, sha256: str, data: bytes) -> None:
+    db.execute("INSERT OR IGNORE INTO bodies (sha256, size, compression, data) VALUES (?, ?, 'zlib', ?)",
+               [sha256, len(data), zlib.compress(data, 6)])
+
+
+def body(db: sqlite_utils.Database, sha256: str) -> bytes | None:
+    row = db.execute("SELECT compression, data FROM bodies WHERE sha256 = ?", [sha256]).fetchone()
+    if row is None:
+        return None
+    return zlib.decompress(row[1]) if row[0] == "zlib" else row[1]
+
+
+def capture_body(db: sqlite_utils.Database, capture_id: int) -> bytes | None:
+    row = db.execute("SELECT sha256 FROM captures WHERE id = ?", [capture_id]).fetchone()
+    return body(db, row[0]) if row and row[0] else None
+
+
+def add_capture(db: sqlite_utils.Database, record: dict, data: bytes | None) -> int:
+    """Archive one response (body first, then its row) in one transaction."""
+    with db.conn:
+        if data is not None and record.get("sha256"):
+            store_body(db, record["sha256"], data)
+        cur = db.execute(
+            "INSERT INTO captures (" + ", ".join(record) + ") VALUES (" + ", ".join("?" * len(record)) + ")",
+            list(record.values()))
+        return cur.lastrowid
+
+
+def save_report(db: sqlite_utils.Database, report: Report, *, site_id: str | None, capture_id: int | None,
+                sha256: str | None) -> int:
+    """Insert a parsed report with its facts, checks and sections; older versions of the
+    same source document stop being current (they stay in the archive)."""
+    failed = sum(1 for c in report.checks if c.ok is False)
+    with db.conn:
+        if report.source:
+            db.execute("UPDATE reports SET current = 0 WHERE source_url = ? AND current = 1", [report.source])
+        cur = db.execute(
+            """INSERT INTO reports (site_id, agency, year, version, kind, title, published, index_no,
+               source_url, capture_id, sha256, current, applications_layout, form, encoding, warnings,
+               n_warnings, n_failed_checks, parsed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?,?,?,?)""",
+            [site_id, report.agency, report.year, report.version, report.kind, report.title,
+             report.published, report.index_no, report.source, capture_id, sha256,
+             report.applications_layout, report.form, report.encoding,
+             json.dumps(report.warnings, ensure_ascii=False), len(report.warnings), failed, now()])
+        report_id = cur.lastrowid
+        rows = []
+        for key, value in report.facts.items():
+            table, rest = key.split(".", 1)
+            row_key, col_key = rest.rsplit(".", 1)
+            f = report.found.get(key)
+            rows.append((report_id, key, table, row_key, col_key, value, f.raw if f else None,
+                         label_of(key), f.row_label if f else None, f.col_label if f else None,
+                         f.table if f else None, f.row if f else None, f.col if f else None))
+        db.conn.executemany(
+            """INSERT INTO facts (report_id, key, table_name, row_key, col_key, value, raw, label,
+               row_label, col_label, grid_table, grid_row, grid_col) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""", rows)
+        db.conn.executemany("INSERT INTO checks (report_id, rule, ok, detail) VALUES (?,?,?,?)",
+                            [(report_id, c.rule, None if c.ok is None else int(c.ok), c.detail)
+                             for c in report.checks])
+        db.conn.executemany("INSERT INTO sections (report_id, section, text) VALUES (?,?,?)",
+                            [(report_id, s, t) for s, t in report.sections.items()])
+        if capture_id is not None:
+            record_document(db, capture_id, report.source, "report", report_id, report.title)
+    return report_id
+
+
+def record_document(db: sqlite_utils.Database, capture_id: int, url: str | None, outcome: str,
+                    report_id: int | None = None, title: str | None = None) -> None:
+    db.execute("INSERT OR REPLACE INTO documents (capture_id, url, outcome, report_id, title, parsed_at) "
+               "VALUES (?,?,?,?,?,?)", [capture_id, url, outcome, report_id, title, now()])
+
+
+def delete_reports_of_capture(db: sqlite_utils.Database, capture_id: int) -> None:
+    """Drop what was derived from one capture (before re-deriving it); the capture stays."""
+    ids = [r[0] for r in db.execute("SELECT id FROM reports WHERE capture_id = ?", [capture_id])]
+    for table in ("facts", "checks", "sections"):
+        db.conn.executemany(f"DELETE FROM {table} WHERE report_id = ?", [(i,) for i in ids])
+    db.execute("DELETE FROM documents WHERE capture_id = ?", [capture_id])
+    db.conn.executemany("DELETE FROM reports WHERE id = ?", [(i,) for i in ids])
+
+
+def mark_current(db: sqlite_utils.Database) -> None:
+    """The newest capture's report of each source document is the current one."""
+    with db.conn:
+        db.execute("UPDATE reports SET current = 0")
+        db.execute("""UPDATE reports SET current = 1 WHERE id IN (
+            SELECT id FROM reports r WHERE capture_id = (
+                SELECT max(capture_id) FROM reports r2 WHERE r2.source_url IS r.source_url))""")

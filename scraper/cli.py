@@ -1,0 +1,251 @@
+"""The `xxgk` command line: a thin click layer over the modules that do the work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+import parsers
+
+from . import archive
+from .registry import RegistryError, load_registry, rebase
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 3
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@click.group()
+@click.version_option(package_name="xxgk-archive")
+def cli() -> None:
+    """xxgk: crawl, parse, archive and serve 政府信息公开工作年度报告."""
+
+
+def _run_crawl(db_path: str, sites, *, max_pages, concurrency, delay, user_agent, json_summary,
+               retries: int = 3, backoff: float = 1.0, timeout: float = 30.0) -> int:
+    from .crawl import crawl
+    from .fetch import USER_AGENT, Fetcher
+    from .lock import ArchiveLock, Locked
+
+    if delay is not None:
+        sites = [replace(s, delay=delay) for s in sites]
+    try:
+        with ArchiveLock(db_path):
+            db = archive.open_archive(db_path)
+
+            async def go():
+                fetcher = Fetcher(user_agent=user_agent or USER_AGENT, concurrency=concurrency,
+                                  retries=retries, backoff=backoff, timeout=timeout)
+                try:
+                    return await crawl(db, sites, fetcher=fetcher, max_pages=max_pages,
+                                       progress=_progress() if sys.stderr.isatty() else None)
+                finally:
+                    await fetcher.aclose()
+
+            summary = asyncio.run(go())
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.conn.close()
+    except Locked as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_LOCKED
+    if sys.stderr.isatty():
+        click.echo("", err=True)
+    for failure in summary.failures:
+        click.echo(f"failed: {failure}", err=True)
+    if json_summary:
+        click.echo(json.dumps({k: v for k, v in summary.as_dict().items()}, ensure_ascii=False))
+    else:
+        click.echo(summary.line())
+    return EXIT_FAILED if summary.failed or summary.blocked else 0
+
+
+def _progress():
+    count = 0
+
+    def tick(url: str) -> None:
+        nonlocal count
+        count += 1
+        click.echo(f"\r{count} fetched  {url[:70]:<70}", err=True, nl=False)
+
+    return tick
+
+
+@cli.command()
+@click.option("--db", "db_path", default="archive.db", show_default=True, help="Archive to write.")
+@click.option("--registry", default="sites.toml", show_default=True, help="Site registry (TOML).")
+@click.option("--site", "site_ids", multiple=True, help="Crawl only this site id (repeatable).")
+@click.option("--max-pages", type=int, default=None, help="Stop each site after this many URLs.")
+@click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight, all hosts.")
+@click.option("--delay", type=float, default=None, help="Seconds between requests to one host (overrides the registry).")
+@click.option("--user-agent", default=None, help="User-Agent header (default names the project and a contact URL).")
+@click.option("--retries", type=click.IntRange(0, 10), default=3, show_default=True,
+              help="Retries after a 5xx, 429, timeout or connection error.")
+@click.option("--backoff", type=click.FloatRange(0, 600), default=1.0, show_default=True,
+              help="First retry wait in seconds (doubles each time, with jitter; Retry-After wins).")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=30.0, show_default=True,
+              help="Seconds before a request times out.")
+@click.option("--json-summary", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+def crawl(db_path, registry, site_ids, max_pages, concurrency, delay, user_agent, retries, backoff, timeout,
+          json_summary, verbose):
+    """Crawl the registry's sites, archive every response, parse what changed."""
+    _logging(verbose)
+    try:
+        sites = load_registry(registry)
+    except RegistryError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if user_agent is not None and (not user_agent.isascii() or not user_agent.strip()):
+        raise click.UsageError("--user-agent must be non-empty ASCII (HTTP headers are ASCII)")
+    if site_ids:
+        unknown = set(site_ids) - {s.id for s in sites}
+        if unknown:
+            raise click.UsageError(f"unknown site id(s): {', '.join(sorted(unknown))}")
+        sites = [s for s in sites if s.id in site_ids]
+    sys.exit(_run_crawl(db_path, sites, max_pages=max_pages, concurrency=concurrency, delay=delay,
+                        user_agent=user_agent, json_summary=json_summary, retries=retries, backoff=backoff,
+                        timeout=timeout))
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per document (report-format.md §7).")
+@click.option("--provenance", is_flag=True, help="With --json: add where each fact was read.")
+def parse(inputs, as_json, provenance):
+    """Parse documents (files or URLs) without any database."""
+    unreadable = 0
+    for item in inputs:
+        try:
+            data, url, ctype = _read_input(item)
+        except (OSError, ValueError) as exc:
+            click.echo(f"error: {item}: {exc}", err=True)
+            unreadable += 1
+            continue
+        report = parsers.parse(data, url=url, content_type=ctype)
+        if as_json:
+            click.echo(json.dumps(report.to_json(provenance=provenance), ensure_ascii=False))
+        else:
+            _print_report(report)
+    sys.exit(EXIT_FAILED if unreadable else 0)
+
+
+def _read_input(item: str) -> tuple[bytes, str, str | None]:
+    if item.startswith(("http://", "https://")):
+        import httpx
+
+        from .fetch import USER_AGENT
+
+        try:
+            r = httpx.get(item, headers={"User-Agent": USER_AGENT}, timeout=30, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            raise OSError(str(exc)) from exc
+        if r.status_code >= 400:
+            raise OSError(f"HTTP {r.status_code}")
+        return r.content, item, r.headers.get("content-type")
+    return Path(item).read_bytes(), item, None
+
+
+def _print_report(report) -> None:
+    if report.error:
+        click.echo(f"{report.source}: {report.error}")
+        return
+    filled = sum(v is not None for v in report.facts.values())
+    failed = [c.rule for c in report.checks if c.ok is False]
+    click.echo(f"{report.source}: {report.agency} {report.year} ({report.version} template, {report.kind}), "
+               f"published {report.published}; {filled}/{len(report.facts)} cells with numbers; "
+               f"failed: {', '.join(failed) or 'none'}; {len(report.warnings)} warnings")
+    for w in report.warnings:
+        click.echo(f"  warning: {w}")
+
+
+@cli.command()
+@click.option("--db", "db_path", default="archive.db", show_default=True)
+def reparse(db_path):
+    """Re-parse every archived capture with the current parsers (no network)."""
+    from .reparse import reparse_all
+
+    if not Path(db_path).exists():
+        raise click.UsageError(f"{db_path}: no such archive")
+    db = archive.open_archive(db_path)
+    stats = reparse_all(db)
+    click.echo(f"reparsed {stats['parsed']}, reports {stats['reports']}, not reports {stats['other']}, "
+               f"errors {stats['errors']}")
+    sys.exit(EXIT_FAILED if stats["errors"] else 0)
+
+
+@cli.command()
+@click.option("--db", "db_path", default="archive.db", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print every finding as JSON.")
+def check(db_path, as_json):
+    """Cross-report checks: carry-over links, in-force flow, duplicate reports."""
+    from .crosscheck import run_crosschecks
+
+    if not Path(db_path).exists():
+        raise click.UsageError(f"{db_path}: no such archive")
+    db = archive.open_archive(db_path)
+    findings = run_crosschecks(db)
+    if as_json:
+        click.echo(json.dumps(findings, ensure_ascii=False, indent=1))
+    else:
+        for rule, items in findings.items():
+            failed = [i for i in items if i.get("ok") is False]
+            click.echo(f"{rule}: {len(items)} checked, {len(failed)} failed")
+            for i in failed:
+                click.echo(f"  {i['agency']} {i.get('year', '')}: {i['detail']}")
+
+
+@cli.command()
+@click.option("--db", "db_path", default="archive.db", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+def serve(db_path, host, port):
+    """Serve the archive read-only with Datasette."""
+    from .serve import serve as run
+
+    if not Path(db_path).exists():
+        raise click.UsageError(f"{db_path}: no such archive")
+    click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
+    sys.exit(run(db_path, host, port))
+
+
+@cli.command()
+@click.option("--db", "db_path", default="archive.db", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int, help="Datasette port.")
+@click.option("--no-serve", is_flag=True, help="Stop after building the archive.")
+@click.option("--fixtures", type=click.Path(exists=True, file_okay=False), default=str(FIXTURES),
+              show_default=True, help="Folder with sites/ and sites.toml.")
+def demo(db_path, port, no_serve, fixtures):
+    """Serve the bundled sample sites on 127.0.0.1, crawl, parse, then open Datasette."""
+    from .fixture_server import serve_folder
+    from .serve import serve as run
+
+    _logging(False)
+    fx = Path(fixtures)
+    sites = load_registry(fx / "sites.toml")
+    # the registry's own port when free, so URLs stay the same from one demo to the next
+    preferred = urlsplit(sites[0].start[0]).port or 0
+    with serve_folder(fx / "sites", port=preferred) as base:
+        click.echo(f"Sample sites served at {base}/", err=True)
+        code = _run_crawl(db_path, rebase(sites, base), max_pages=None, concurrency=4, delay=None,
+                          user_agent=None, json_summary=False)
+    if code == EXIT_LOCKED:
+        sys.exit(code)
+    if no_serve:
+        click.echo(f"Archive written to {db_path}")
+        sys.exit(code)
+    click.echo(f"Datasette: http://127.0.0.1:{port}/")
+    sys.exit(run(db_path, "127.0.0.1", port))
+
+
+def main() -> None:  # pragma: no cover - console entry
+    cli()

@@ -1,0 +1,46 @@
+"""Re-deriving reports from archived captures with the current parsers; no network."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlite_utils
+
+import parsers
+
+from . import archive
+
+log = logging.getLogger("xxgk.reparse")
+
+
+def reparse_all(db: sqlite_utils.Database) -> dict[str, int]:
+    stats = {"parsed": 0, "reports": 0, "other": 0, "errors": 0}
+    rows = db.execute(
+        "SELECT id, url, site_id, content_type, sha256 FROM captures WHERE role = 'report' AND status = 200 "
+        "AND sha256 IS NOT NULL AND id IN (SELECT min(id) FROM captures WHERE role = 'report' AND "
+        "status = 200 AND sha256 IS NOT NULL GROUP BY url, sha256) ORDER BY id").fetchall()
+    for capture_id, url, site_id, ctype, sha in rows:
+        data = archive.body(db, sha)
+        if data is None:
+            continue
+        stats["parsed"] += 1
+        try:
+            report = parsers.parse(data, url=url, content_type=ctype)
+        except Exception as exc:  # noqa: BLE001 - keep going; the capture is untouched
+            log.exception("parser crashed on capture %s", capture_id)
+            stats["errors"] += 1
+            with db.conn:
+                archive.delete_reports_of_capture(db, capture_id)
+                archive.record_document(db, capture_id, url, f"parser error: {exc}"[:300])
+            continue
+        with db.conn:
+            archive.delete_reports_of_capture(db, capture_id)
+        if report.is_report:
+            archive.save_report(db, report, site_id=site_id, capture_id=capture_id, sha256=sha)
+            stats["reports"] += 1
+        else:
+            with db.conn:
+                archive.record_document(db, capture_id, url, report.error or "not a report", None, report.title)
+            stats["other"] += 1
+    archive.mark_current(db)
+    return stats
