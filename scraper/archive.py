@@ -1,4 +1,4 @@
-"""The SQLite archive: the one module that owns the schema (cli.md, "Archive").
+"""Reading and writing the SQLite archive (cli.md, "Archive"); the DDL is in `schema.py`.
 
 Raw bytes are kept once per distinct body (zlib-compressed, keyed by sha256) and every
 response gets a `captures` row.  Reports are never overwritten: a changed page or a
@@ -19,7 +19,7 @@ import sqlite_utils
 from parsers import Report
 from parsers.templates import label_of
 
-SCHEMA_VERSION = 1
+from . import schema
 
 
 def now() -> str:
@@ -33,95 +33,8 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=30000")
-    ensure_schema(db)
+    schema.migrate(db)
     return db
-
-
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version >= SCHEMA_VERSION:
-        return
-    with db.conn:
-        db.conn.executescript(_SCHEMA)
-        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-    _ensure_fts(db)
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sites (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, region TEXT, region_code TEXT, level TEXT,
-    start TEXT, allow TEXT, verified INTEGER, updated_at TEXT
-);
-CREATE TABLE IF NOT EXISTS bodies (
-    sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, compression TEXT NOT NULL, data BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS captures (
-    id INTEGER PRIMARY KEY, site_id TEXT REFERENCES sites(id), url TEXT NOT NULL,
-    final_url TEXT, role TEXT, parent_id INTEGER REFERENCES captures(id),
-    fetched_at TEXT NOT NULL, status INTEGER, content_type TEXT, etag TEXT, last_modified TEXT,
-    sha256 TEXT REFERENCES bodies(sha256), size INTEGER, error TEXT, blocked TEXT,
-    elapsed_ms INTEGER, run_id INTEGER
-);
-CREATE INDEX IF NOT EXISTS captures_url ON captures(url, fetched_at);
-CREATE INDEX IF NOT EXISTS captures_site ON captures(site_id);
-CREATE TABLE IF NOT EXISTS reports (
-    id INTEGER PRIMARY KEY, site_id TEXT REFERENCES sites(id), agency TEXT, year INTEGER,
-    version TEXT, kind TEXT, title TEXT, published TEXT, index_no TEXT, source_url TEXT,
-    capture_id INTEGER REFERENCES captures(id), sha256 TEXT, current INTEGER NOT NULL DEFAULT 1,
-    applications_layout TEXT, form TEXT, encoding TEXT, warnings TEXT, n_warnings INTEGER,
-    n_failed_checks INTEGER, parsed_at TEXT
-);
-CREATE INDEX IF NOT EXISTS reports_agency_year ON reports(agency, year);
-CREATE INDEX IF NOT EXISTS reports_site ON reports(site_id, year);
-CREATE INDEX IF NOT EXISTS reports_source ON reports(source_url);
-CREATE TABLE IF NOT EXISTS facts (
-    report_id INTEGER NOT NULL REFERENCES reports(id), key TEXT NOT NULL, table_name TEXT,
-    row_key TEXT, col_key TEXT, value NUMERIC, raw TEXT, label TEXT, row_label TEXT,
-    col_label TEXT, grid_table INTEGER, grid_row INTEGER, grid_col INTEGER,
-    PRIMARY KEY (report_id, key)
-);
-CREATE INDEX IF NOT EXISTS facts_key ON facts(key, value);
-CREATE TABLE IF NOT EXISTS checks (
-    report_id INTEGER NOT NULL REFERENCES reports(id), rule TEXT NOT NULL, ok INTEGER, detail TEXT,
-    PRIMARY KEY (report_id, rule)
-);
-CREATE INDEX IF NOT EXISTS checks_rule ON checks(rule, ok);
-CREATE TABLE IF NOT EXISTS sections (
-    report_id INTEGER NOT NULL REFERENCES reports(id), section TEXT NOT NULL, text TEXT,
-    PRIMARY KEY (report_id, section)
-);
-CREATE TABLE IF NOT EXISTS documents (
-    capture_id INTEGER PRIMARY KEY REFERENCES captures(id), url TEXT, outcome TEXT NOT NULL,
-    report_id INTEGER REFERENCES reports(id), title TEXT, parsed_at TEXT
-);
-CREATE TABLE IF NOT EXISTS frontier (
-    url TEXT PRIMARY KEY, site_id TEXT REFERENCES sites(id), role TEXT NOT NULL,
-    parent_url TEXT, depth INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0, last_capture_id INTEGER, updated_at TEXT
-);
-CREATE INDEX IF NOT EXISTS frontier_state ON frontier(state, site_id);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT, summary TEXT
-);
-"""
-
-
-def _ensure_fts(db: sqlite_utils.Database) -> None:
-    """Chinese full-text search over sections: FTS5 with the trigram tokenizer."""
-    exists = db.execute("SELECT 1 FROM sqlite_master WHERE name='sections_fts'").fetchone()
-    if exists:
-        return
-    db.conn.executescript("""
-        CREATE VIRTUAL TABLE sections_fts USING fts5(
-            text, content='sections', content_rowid='rowid', tokenize='trigram');
-        CREATE TRIGGER sections_ai AFTER INSERT ON sections BEGIN
-            INSERT INTO sections_fts(rowid, text) VALUES (new.rowid, new.text); END;
-        CREATE TRIGGER sections_ad AFTER DELETE ON sections BEGIN
-            INSERT INTO sections_fts(sections_fts, rowid, text) VALUES ('delete', old.rowid, old.text); END;
-        CREATE TRIGGER sections_au AFTER UPDATE ON sections BEGIN
-            INSERT INTO sections_fts(sections_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
-            INSERT INTO sections_fts(rowid, text) VALUES (new.rowid, new.text); END;
-    """)
 
 
 # --- writes -------------------------------------------------------------------------
