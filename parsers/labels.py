@@ -9,31 +9,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
-# Traditional → simplified for the characters that occur in the template labels and
-# section headings.  A full converter (OpenCC) is far larger than the closed vocabulary
-# of these forms needs.
-_TRAD = str.maketrans({
-    "規": "规", "範": "范", "條": "条", "項": "项", "處": "处", "決": "决", "數": "数",
-    "國": "国", "門": "门", "開": "开", "資": "资", "訊": "讯", "況": "况", "報": "报",
-    "審": "审", "結": "结", "訴": "诉", "訟": "讼", "複": "复", "議": "议", "請": "请",
-    "總": "总", "計": "计", "與": "与", "實": "实", "業": "业", "團": "团", "體": "体",
-    "構": "构", "組": "组", "織": "织", "務": "务", "會": "会", "統": "统", "戶": "户",
-    "費": "费", "購": "购", "額": "额", "採": "采", "強": "强", "製": "制", "廢": "废",
-    "現": "现", "行": "行", "効": "效", "這": "这", "區": "区", "縣": "县", "鄉": "乡",
-    "鎮": "镇", "辦": "办", "廳": "厅", "機": "机", "關": "关", "許": "许", "於": "于",
-    "屬": "属", "內": "内", "類": "类", "過": "过", "程": "程", "執": "执", "卷": "卷",
-    "詢": "询", "掌": "掌", "沒": "没", "補": "补", "確": "确", "舉": "举", "訪": "访",
-    "複": "复", "費": "费", "納": "纳", "無": "无", "據": "据", "維": "维", "糾": "纠",
-    "尚": "尚", "問": "问", "題": "题", "進": "进", "他": "他", "須": "须", "們": "们",
-    "轉": "转", "繼": "继", "續": "续", "辦": "办", "護": "护", "權": "权", "益": "益",
-    "權": "权", "險": "险", "穩": "稳", "違": "违", "證": "证", "發": "发", "佈": "布",
-    "時": "时", "間": "间", "來": "来", "源": "源", "號": "号", "錄": "录", "單": "单",
-    "項": "项", "幣": "币", "萬": "万", "元": "元", "圍": "围", "為": "为", "後": "后",
-    "經": "经", "復": "复", "紀": "纪", "書": "书", "專": "专", "欄": "栏", "節": "节",
-    "編": "编", "幾": "几", "應": "应", "優": "优", "養": "养", "衛": "卫", "導": "导",
-    "農": "农", "產": "产", "戰": "战", "環": "环", "識": "识", "點": "点",
-})
+from opencc import OpenCC
+
+# Traditional → simplified (mirror sites publish traditional copies: 規范性文件, 第二十條).
+_T2S = OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    return _T2S.convert(text)
+
 
 # Typos and variants seen in real reports, mapped onto the template's words.
 _VARIANTS: tuple[tuple[str, str], ...] = (
@@ -46,10 +32,11 @@ _VARIANTS: tuple[tuple[str, str], ...] = (
 _SPACE = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
 
 
+@lru_cache(maxsize=65536)
 def normalize(text: str) -> str:
     """Fold width, drop whitespace, simplify characters, fix known variants."""
     text = unicodedata.normalize("NFKC", text)  # full-width digits, brackets, letters
-    text = text.translate(_TRAD)
+    text = to_simplified(text)
     text = _SPACE.sub("", text)
     text = text.replace("“", "").replace("”", "").replace('"', "")
     text = text.replace("〔", "(").replace("〕", ")").replace("【", "(").replace("】", ")")
@@ -60,9 +47,9 @@ def normalize(text: str) -> str:
 
 
 def normalize_keep_spaces(text: str) -> str:
-    """Like `normalize`, but whitespace runs become one space (for prose and titles)."""
-    text = unicodedata.normalize("NFKC", text).translate(_TRAD)
-    return _SPACE.sub(" ", text).strip()
+    """Width folded and whitespace runs made one space; characters kept as written
+    (a title or agency name stays traditional on a traditional mirror)."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
 
 
 _NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|\([一二三四五六七八九十]+\)|\d{1,2}[、.．)](?!\d))")

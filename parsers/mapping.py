@@ -53,7 +53,7 @@ class Mapped:
 # --- label classification ------------------------------------------------------------
 
 _APP_HEADER = ("自然人", "商业企业", "申请人情况", "勾稽关系", "科研机构", "法人或其他组织")
-_APPEAL_HEADER = ("结果维持", "结果纠正", "尚未审结", "未经复议", "复议后起诉")
+_APPEAL_HEADER = ("结果维持", "结果纠正", "其他结果", "尚未审结", "未经复议", "复议后起诉")
 _ACTIVE_HEADER_WORDS = ("信息内容", "第二十条", "新制作", "新公开", "对外公开总", "上一年项目",
                         "处理决定", "制发件", "废止件", "有效件", "收费金额", "采购项目", "采购总金额",
                         "增/减", "本年增")
@@ -145,21 +145,28 @@ def join_cell_lines(rows: list[Row]) -> list[Row]:
         cell = row.cells[0]
         has_values = current is not None and any(looks_numeric(c.text) for c in current)
         if looks_numeric(cell.text):
+            if current is not None and not has_values and all(
+                    classify(normalize(c.text)) == "header" for c in current):
+                close()  # header cells never carry values: the numbers start a new row
             if current is None:
                 current = []
             current.append(cell)
             continue
+        if has_values and is_text_cell(cell.text):
+            current.append(cell)  # a sentence in a number cell (`2020年1-4月行政许可13件…`)
+            continue
         label = normalize(cell.text)
         kind = classify(label)
+        header_open = current is not None and not has_values and all(
+            classify(normalize(c.text)) == "header" for c in current)
+        if header_open and label in ("总计", "合计", "其他", "其它"):
+            current.append(cell)  # a column header word inside a header run
+            continue
         if kind is None:
-            if has_values and is_text_cell(cell.text):
-                current.append(cell)  # a sentence in a number cell
-            else:
-                close()
+            close()
             continue
         if kind == "header":
-            if current is not None and not has_values and all(
-                    classify(normalize(c.text)) == "header" for c in current):
+            if header_open:
                 current.append(cell)  # header cells one per line
             else:
                 close()
@@ -459,6 +466,10 @@ class Mapper:
             kind = _header_kind(label) if label else None
             if kind and not has_number:
                 self.header(kind, label_cells, row.cells)
+                continue
+            if kind == "appeals" and has_number:  # header cells and the data row on one line
+                self.header(kind, label_cells, label_cells)
+                self.appeals_row("", values, row.form)
                 continue
             if kind == "active" and has_number and not match_active_row(label):
                 continue

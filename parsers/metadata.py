@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .labels import normalize_keep_spaces
+from .labels import normalize_keep_spaces, to_simplified
 
 _YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年")
 _REPORT_WORDS = re.compile(
@@ -34,8 +34,13 @@ class Meta:
     problems: list[str] | None = None
 
 
+_NOT_REPORT = re.compile(r"关于.*(通知|函|意见|方案|决定|批复|公告|通报|报告的通知)$|(通知|函)$")
+
+
 def is_report_title(text: str) -> bool:
-    return bool(_TITLE.search(text)) and ("公开" in text or "年报" in text) and not text.startswith("关于")
+    text = to_simplified(text)
+    return bool(_TITLE.search(text)) and ("公开" in text or "年报" in text) \
+        and not text.startswith("关于") and not _NOT_REPORT.search(text)
 
 
 def find_title(lines: list[str], meta: dict[str, str], html_title: str | None) -> str | None:
@@ -55,22 +60,30 @@ def find_title(lines: list[str], meta: dict[str, str], html_title: str | None) -
     return None
 
 
+_AGENCY_CUTS = (r"^关于", r"^((?:19|20)\d{2})年(度)?", r"(的)?(政府信息公开|政务公开|信息公开).*$",
+                r"((?:19|20)\d{2})年度?")
+
+
 def agency_from_title(title: str) -> str | None:
-    """`汉中市民政局2020年政府信息公开年度报告` → `汉中市民政局`."""
-    t = title.replace(" ", "")
-    t = re.sub(r"^关于", "", t)
-    t = re.sub(r"^((?:19|20)\d{2})年(度)?", "", t)
-    t = re.sub(r"(的)?(政府信息公开|政务公开|信息公开).*$", "", t)
-    t = re.sub(r"((?:19|20)\d{2})年度?$", "", t)
-    t = re.sub(r"((?:19|20)\d{2})年度?", "", t)
-    t = t.strip("《》“”\"'()（） ")
-    return t or None
+    """`汉中市民政局2020年政府信息公开年度报告` → `汉中市民政局`.  The words are found on
+    the simplified form and cut from the title as written (traditional stays traditional)."""
+    original = title.replace(" ", "")
+    simple = to_simplified(original)
+    if len(simple) != len(original):
+        original = simple
+    for pattern in _AGENCY_CUTS:
+        m = re.search(pattern, simple)
+        if m:
+            simple = simple[:m.start()] + simple[m.end():]
+            original = original[:m.start()] + original[m.end():]
+    return original.strip("《》“”\"'()（） ") or None
 
 
 def kind_of(agency: str | None) -> str | None:
     """`government` for a whole-government report of a region, else `agency`."""
     if not agency:
         return None
+    agency = to_simplified(agency)
     name = agency.removesuffix("人民政府").removesuffix("政府")
     if agency.endswith(("人民政府", "政府")) and not agency.endswith(("办公室", "办公厅")):
         return "government"
@@ -112,7 +125,7 @@ def find_index_no(lines: list[str], meta: dict[str, str]) -> str | None:
 
 def find_year(title: str | None, text: str, published: str | None) -> tuple[int | None, str | None]:
     """(year, how) — from the title, else the statistics period, else published - 1."""
-    if title and (m := _YEAR_IN_TITLE.search(title)):
+    if title and (m := _YEAR_IN_TITLE.search(normalize_keep_spaces(title))):
         return int(m.group(1)), "title"
     if m := _PERIOD.search(text):
         return int(m.group(1)), "period"
@@ -123,8 +136,9 @@ def find_year(title: str | None, text: str, published: str | None) -> tuple[int 
 
 def read_meta(lines: list[str], meta: dict[str, str], html_title: str | None, url: str | None) -> Meta:
     title = find_title(lines, meta, html_title)
+    lines = [to_simplified(line) for line in lines[:400]]  # 發布日期, 索引號 on mirror sites
     published = find_published(lines, meta, url)
-    text = "\n".join(lines[:400])
+    text = "\n".join(lines)
     year, how = find_year(title, text, published)
     agency = agency_from_title(title) if title else None
     out = Meta(title=title, agency=agency, year=year, published=published,

@@ -125,7 +125,7 @@ APPLICATION_ROWS_MATCH_ORDER: tuple[Row, ...] = (
     Row("new_received", "一、本年新收政府信息公开申请数量", ("本年新收", "新收")),
     Row("carried_over", "二、上年结转政府信息公开申请数量", ("上年结转",)),
     Row("carried_forward", "四、结转下年度继续办理", ("结转下", "继续办理")),
-    Row("total", "(七)总计", ("总计", "合计")),
+    Row("total", "(七)总计", ("总计", "合计"), ("结果维持", "行政复议", "自然人", "申请人")),
     # `other.other` (2021: 3.其他 under （六）) and `other` (2019: one （六）其他处理 row)
     # are told apart by what follows 其他处理 in the label; see mapping.match_application_row.
 )

@@ -50,13 +50,16 @@ def text_rows(text: str, table: int = 0, *, first_line: int = 0) -> list[Row]:
         tokens = _line_tokens(line)
         if not tokens:
             continue
-        if len(tokens) == 1:
-            tok = tokens[0]
-            m = _GLUED.match(tok)
-            if m and not looks_numeric(tok) and not _is_text_cell(m.group(1)):
-                rows.append(Row([Cell(m.group(1), table, n, 0), Cell(m.group(2), table, n, 1)],
-                                "text", glued=True))
-                continue
+        last = tokens[-1]
+        m = _GLUED.match(last)
+        if m and not looks_numeric(last) and not _is_text_cell(m.group(1)) \
+                and all(not looks_numeric(t) for t in tokens[:-1]):
+            # values glued to the label: `一、本年新收政府信息公开申请数量640020470`
+            cells = [Cell(t, table, n, i) for i, t in enumerate(tokens[:-1])]
+            k = len(cells)
+            cells += [Cell(m.group(1), table, n, k), Cell(m.group(2), table, n, k + 1)]
+            rows.append(Row(cells, "text", glued=True))
+            continue
         rows.append(Row([Cell(tok, table, n, i) for i, tok in enumerate(tokens)], "text"))
     return rows
 
