@@ -11,8 +11,9 @@ import json
 import sqlite3
 import zlib
 from datetime import datetime, timezone
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import sqlite_utils
 
@@ -20,6 +21,23 @@ from parsers import Report
 from parsers.templates import label_of
 
 from . import schema
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """Commit at the end, or roll back on error; inside an outer `transaction` the outer
+    one decides (so the crawl can commit a URL's captures, report and frontier state as
+    one unit that a kill never leaves half-written)."""
+    if db.conn.in_transaction:
+        yield
+        return
+    db.conn.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
 
 
 def now() -> str:
@@ -69,7 +87,7 @@ def capture_body(db: sqlite_utils.Database, capture_id: int) -> bytes | None:
 
 def add_capture(db: sqlite_utils.Database, record: dict, data: bytes | None) -> int:
     """Archive one response (body first, then its row) in one transaction."""
-    with db.conn:
+    with transaction(db):
         if data is not None and record.get("sha256"):
             store_body(db, record["sha256"], data)
         cur = db.execute(
@@ -83,7 +101,7 @@ def save_report(db: sqlite_utils.Database, report: Report, *, site_id: str | Non
     """Insert a parsed report with its facts, checks and sections; older versions of the
     same source document stop being current (they stay in the archive)."""
     failed = sum(1 for c in report.checks if c.ok is False)
-    with db.conn:
+    with transaction(db):
         if report.source:
             db.execute("UPDATE reports SET current = 0 WHERE source_url = ? AND current = 1", [report.source])
         cur = db.execute(

@@ -1,9 +1,15 @@
 """The crawl: frontier in the archive, discovery, fetching, archiving, parsing.
 
-State lives in the archive (`frontier`), so a killed crawl resumes where it stopped:
-an URL is marked done only after its captures (and report) are committed.  Every
-response is archived, errors and redirects included.  Unchanged pages (304, or the same
-sha256 as the last capture) store no new body and are not parsed again.
+State lives in the archive (`frontier`), so a killed crawl resumes where it stopped.
+Everything one URL produces (its robots.txt and HTTP responses, the parsed report, the
+links found, its frontier state) is committed in one transaction after the fetch, so a
+kill leaves either all of it or none: nothing lost, nothing twice.  Every response is
+archived, errors and redirects included.  Unchanged pages (304, or the same sha256 as
+the last capture) store no new body and are not parsed again.
+
+Frontier states: pending → done | failed | disallowed (robots.txt) | deferred (the host
+was blocked by a firewall challenge or deferred this run; asked again next run).  A site
+with pending or deferred URLs resumes; a site whose pass finished starts a new pass.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
@@ -21,10 +28,12 @@ from parsers.decode import decode
 
 from . import archive
 from .adapters import discover
-from .fetch import Fetcher, Response
+from .adapters.base import ATTACHMENT
+from .fetch import Fetcher, Response, Result
 from .registry import Site
 
 log = logging.getLogger("xxgk.crawl")
+MAX_DEPTH = 8  # links from the start page; real columns are 1-3 deep
 
 
 @dataclass
@@ -49,6 +58,15 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _parse(resp: Response):
+    """parsers.parse, with a crash turned into a value (run in a worker thread)."""
+    try:
+        return parsers.parse(resp.body or b"", url=resp.url, content_type=resp.content_type)
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the capture
+        log.exception("parser crashed on %s", resp.url)
+        return exc
+
+
 class Crawl:
     def __init__(self, db: sqlite_utils.Database, sites: list[Site], fetcher: Fetcher, *,
                  max_pages: int | None = None, progress: Callable[[str], None] | None = None) -> None:
@@ -59,21 +77,24 @@ class Crawl:
         self.summary = Summary()
         self.progress = progress
         self.run_id: int | None = None
+        self._named_hosts: set[str] = set()  # hosts already named as deferred in this run
         for s in sites:
             for host in s.netlocs | s.hosts:
                 fetcher.allow(host, s.delay)
 
     # -- frontier
     def _seed(self) -> None:
-        """Resume an interrupted run; otherwise start a new pass over every known URL."""
-        ids = list(self.sites)
-        marks = ",".join("?" * len(ids))
-        pending = self.db.execute(
-            f"SELECT COUNT(*) FROM frontier WHERE state = 'pending' AND site_id IN ({marks})", ids).fetchone()[0]
-        with self.db.conn:
-            if not pending:
-                self.db.execute(f"UPDATE frontier SET state = 'pending', attempts = 0 WHERE site_id IN ({marks})", ids)
+        """Per site: resume an interrupted pass, or start a new one over every known URL."""
+        with archive.transaction(self.db):
             for s in self.sites.values():
+                unfinished = self.db.execute(
+                    "SELECT COUNT(*) FROM frontier WHERE site_id = ? AND state IN ('pending', 'deferred')",
+                    [s.id]).fetchone()[0]
+                if unfinished:
+                    self.db.execute("UPDATE frontier SET state = 'pending' WHERE site_id = ? AND state = 'deferred'",
+                                    [s.id])
+                else:
+                    self.db.execute("UPDATE frontier SET state = 'pending', attempts = 0 WHERE site_id = ?", [s.id])
                 for url in s.start:
                     self._add(url, s.id, "list", None, 0)
             cur = self.db.execute("INSERT INTO runs (started_at) VALUES (?)", [archive.now()])
@@ -106,13 +127,11 @@ class Crawl:
             "fetched_at": _iso(resp.fetched_at), "status": resp.status,
             "content_type": resp.content_type, "etag": resp.headers.get("etag"),
             "last_modified": resp.headers.get("last-modified"),
-            "sha256": resp.sha256 if store_body else None,
+            "sha256": resp.sha256 if resp.body is not None else None,  # same body as before: a reference
             "size": len(resp.body) if resp.body is not None else None,
             "error": resp.error, "blocked": resp.blocked, "elapsed_ms": resp.elapsed_ms,
             "run_id": self.run_id,
         }
-        if resp.body is not None and not store_body:
-            record["sha256"] = resp.sha256  # same body as before: reference, not stored again
         return archive.add_capture(self.db, record, resp.body if store_body else None)
 
     def _fail(self, site_id: str, url: str, why: str) -> None:
@@ -122,91 +141,117 @@ class Crawl:
 
     # -- one URL
     async def _visit(self, site: Site, url: str, role: str, depth: int, parent: str | None) -> None:
-        etag, last_modified, old_sha = self._previous(url)
-        result = await self.fetcher.fetch(url, etag=etag, last_modified=last_modified)
-        for r in self.fetcher.take_robots_responses():
-            self._archive(site.id, "robots", r, None, r.body is not None)
-        parent_id = None
-        if parent:
-            row = self.db.execute("SELECT id FROM captures WHERE url = ? ORDER BY id DESC LIMIT 1", [parent]).fetchone()
-            parent_id = row[0] if row else None
+        result = await self.fetcher.fetch(url, validators=lambda u: self._previous(u)[:2])
         final = result.final
-        capture_id = None
-        for resp in result.responses:
-            same = resp is final and resp.status == 200 and resp.body is not None and resp.sha256 == old_sha
-            store = resp.body is not None and not same
-            capture_id = self._archive(site.id, role, resp, parent_id, store)
-        state = "done"
-        if final is None:
-            state = "failed"
-        elif final.blocked:
-            self.summary.blocked += 1
-            self.summary.failures.append(f"{site.id}: {url}: blocked ({final.blocked})")
-            state = "failed"
-        elif final.error or final.status is None:
-            self._fail(site.id, url, final.error or "no response")
-            state = "failed"
-        elif final.status == 304:
-            self.summary.not_modified += 1
-        elif final.status >= 400:
-            self._fail(site.id, url, f"HTTP {final.status}")
-            state = "failed"
-        elif final.body is not None and final.sha256 == old_sha:
-            self.summary.not_modified += 1
-        elif final.status == 200 and final.body is not None:
-            self.summary.fetched += 1
-            self._handle(site, final, role, depth, capture_id)
-        with self.db.conn:
+        old_sha = self._previous(final.url)[2] if final is not None else None
+        fresh = (final is not None and final.status == 200 and final.body is not None and not final.error
+                 and not final.blocked and final.sha256 != old_sha)
+        parsed = None
+        if fresh and role == "report":
+            parsed = await asyncio.to_thread(_parse, final)
+        # from here on no await: this URL's whole outcome is one transaction
+        with archive.transaction(self.db):
+            for r in result.robots:
+                self._archive(site.id, "robots", r, None, r.body is not None)
+            parent_id = None
+            if parent:
+                row = self.db.execute("SELECT id FROM captures WHERE url = ? ORDER BY id DESC LIMIT 1",
+                                      [parent]).fetchone()
+                parent_id = row[0] if row else None
+            capture_id = None
+            for resp in result.responses:
+                unchanged = resp.body is not None and resp.sha256 == self._previous(resp.url)[2]
+                capture_id = self._archive(site.id, role, resp, parent_id, resp.body is not None and not unchanged)
+            state = self._outcome(site, url, result)
+            if state == "done" and fresh:
+                self.summary.fetched += 1
+                self._handle(site, final, role, depth, capture_id, parsed)
+            elif state == "done" and final is not None and final.status in (200, 304):
+                self.summary.not_modified += 1
             self.db.execute("UPDATE frontier SET state = ?, attempts = attempts + 1, last_capture_id = ?, "
                             "updated_at = ? WHERE url = ?", [state, capture_id, archive.now(), url])
         if self.progress:
             self.progress(url)
 
-    def _handle(self, site: Site, resp: Response, role: str, depth: int, capture_id: int) -> None:
-        body = resp.body or b""
-        if role == "list":
-            text = decode(body, resp.content_type).text
-            found = discover(resp.url, text)
-            with self.db.conn:
-                for u in found.lists:
-                    if self._on_site(site, u):
-                        self._add(u, site.id, "list", resp.url, depth + 1)
-                for u in found.reports:
-                    if self._on_site(site, u):
-                        self._add(u, site.id, "report", resp.url, depth + 1)
-            return
-        if role == "report":
-            self._parse(site, resp, capture_id)
-            text = decode(body, resp.content_type).text if b"<" in body[:2048] else ""
-            if text:
-                with self.db.conn:
-                    for u in discover(resp.url, text).attachments:
-                        if self._on_site(site, u):
-                            self._add(u, site.id, "attachment", resp.url, depth + 1)
+    def _outcome(self, site: Site, url: str, result: Result) -> str:
+        """The frontier state for this URL, with failures and blocks counted and named."""
+        final = result.final
+        if result.skipped:
+            kind, why = result.skipped
+            if kind == "disallowed":
+                log.info("%s", why)
+                return "disallowed"
+            if kind == "deferred":  # named once per host; its URLs wait for the next run
+                host = urlsplit(url).netloc
+                if host not in self._named_hosts:
+                    self._named_hosts.add(host)
+                    self._fail(site.id, url, why)
+            if kind in ("blocked", "deferred"):
+                return "deferred"
+            self._fail(site.id, url, why)
+            return "failed"
+        if final is None:
+            self._fail(site.id, url, "no response")
+            return "failed"
+        if final.blocked:
+            self.summary.blocked += 1
+            self.summary.failures.append(f"{site.id}: {url}: blocked ({final.blocked}); host not asked again this run")
+            log.warning("blocked at %s: %s", url, final.blocked)
+            return "deferred"
+        if final.error or final.status is None:
+            self._fail(site.id, url, final.error or "no response")
+            return "deferred" if self.fetcher.state(final.url).deferred else "failed"
+        if final.status == 304 or 200 <= final.status < 300:
+            return "done"
+        self._fail(site.id, url, f"HTTP {final.status}")
+        return "failed"
 
-    def _on_site(self, site: Site, url: str) -> bool:
+    def _handle(self, site: Site, resp: Response, role: str, depth: int, capture_id: int, parsed) -> None:
+        """Follow a new body's links (lists: reports and pages; reports: attachments) and
+        save what was parsed; called inside the URL's transaction."""
+        if role == "attachment":
+            return  # bytes archived; attachment parsing reads them from the archive
+        body = resp.body or b""
+        is_report = False
+        if role == "report":
+            is_report = self._save(site, resp, capture_id, parsed)
+            if b"<" not in body[:4096]:
+                return
+        found = discover(resp.url, decode(body, resp.content_type).text)
+        if depth >= MAX_DEPTH:
+            return
+        if role == "list" or not is_report:
+            for u in found.lists:
+                if self._on_site(u):
+                    self._add(u, site.id, "list", resp.url, depth + 1)
+            for u in found.reports:
+                if self._on_site(u):
+                    self._add(u, site.id, "report", resp.url, depth + 1)
+        if role == "report":
+            for u in list(found.attachments) + [u for u in found.reports if ATTACHMENT.search(u)]:
+                if self._on_site(u):
+                    self._add(u, site.id, "attachment", resp.url, depth + 1)
+
+    def _on_site(self, url: str) -> bool:
         return self.fetcher.permitted(url) is None
 
-    def _parse(self, site: Site, resp: Response, capture_id: int) -> None:
-        try:
-            report = parsers.parse(resp.body or b"", url=resp.url, content_type=resp.content_type)
-        except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the capture
-            log.exception("parser crashed on %s", resp.url)
-            with self.db.conn:
-                archive.record_document(self.db, capture_id, resp.url, f"parser error: {exc}"[:300])
-            self._fail(site.id, resp.url, f"parser error: {exc}")
-            return
+    def _save(self, site: Site, resp: Response, capture_id: int, report) -> bool:
+        """Store a parsed report (or why the page is not one); True if it was a report."""
+        if isinstance(report, Exception) or report is None:
+            archive.record_document(self.db, capture_id, resp.url, f"parser error: {report}"[:300])
+            self._fail(site.id, resp.url, f"parser error: {report}")
+            return False
         if not report.is_report:
-            with self.db.conn:
-                archive.record_document(self.db, capture_id, resp.url, report.error or "not a report", None,
-                                        report.title)
-            return
+            archive.record_document(self.db, capture_id, resp.url, report.error or "not a report", None,
+                                    report.title)
+            return False
         existed = self.db.execute("SELECT 1 FROM reports WHERE source_url = ? LIMIT 1", [resp.url]).fetchone()
         archive.save_report(self.db, report, site_id=site.id, capture_id=capture_id, sha256=resp.sha256)
         if existed:
             self.summary.changed += 1
         else:
             self.summary.new_reports += 1
+        return True
 
     async def _site(self, site: Site) -> None:
         visited = 0
@@ -223,15 +268,18 @@ class Crawl:
             except Exception as exc:  # noqa: BLE001 - one bad URL never ends the crawl
                 log.exception("error on %s", url)
                 self._fail(site.id, url, f"{type(exc).__name__}: {exc}")
-                with self.db.conn:
+                with archive.transaction(self.db):
                     self.db.execute("UPDATE frontier SET state = 'failed', updated_at = ? WHERE url = ?",
                                     [archive.now(), url])
 
     async def run(self) -> Summary:
+        # WAL with synchronous=NORMAL survives a killed process; only a power cut may
+        # lose the last commits (never corrupt the archive)
+        self.db.execute("PRAGMA synchronous=NORMAL")
         archive.upsert_sites(self.db, self.sites.values())
         self._seed()
         await asyncio.gather(*(self._site(s) for s in self.sites.values()))
-        with self.db.conn:
+        with archive.transaction(self.db):
             self.db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
                             [archive.now(), self.summary.line(), self.run_id])
         return self.summary

@@ -1,16 +1,22 @@
 """A polite HTTP fetcher for fragile government sites (httpx, async).
 
 Politeness is here and nowhere else: robots.txt (protego), one request at a time per
-host with a delay between them, a global concurrency limit, an honest User-Agent,
-Retry-After and exponential backoff with jitter, timeouts, and limits on redirects and
-body size.  Safety too: only registry hosts, checked again after every redirect, and
-no private/loopback/link-local address unless the registry names it.  The fetcher knows
-nothing about reports; it returns every response it got, for the archive.
+host with a delay between the starts of two requests, a global concurrency limit, an
+honest User-Agent, Retry-After and exponential backoff with jitter, timeouts, and limits
+on redirects, body size and decompressed size.  Safety too: only registry hosts, checked
+again after every redirect, and no private/loopback/link-local address unless the
+registry names that address.  Web application firewall challenges (瑞数 `$_ts`,
+`__jsl_clearance`, `acw_sc__v2`) are recorded as `blocked` and the host is not asked
+again in this run; nothing tries to get around them.
+
+The fetcher knows nothing about reports; it returns every response it got, for the
+archive, and says why when it sent nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import hashlib
 import ipaddress
 import logging
@@ -18,8 +24,10 @@ import random
 import re
 import socket
 import time
+import zlib
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Awaitable, Callable
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -28,13 +36,18 @@ from protego import Protego
 log = logging.getLogger("xxgk.fetch")
 
 USER_AGENT = "xxgk-archive/0.1 (+https://github.com/xxgk-archive/xxgk-archive; archive of government disclosure annual reports)"
-MAX_BODY = 50 * 1024 * 1024  # bytes, after decompression
+MAX_BODY = 50 * 1024 * 1024  # bytes on the wire
+MAX_DECOMPRESSED = 100 * 1024 * 1024  # bytes after gzip/deflate
 MAX_REDIRECTS = 5
+DEADLINE = 600.0  # seconds for one whole request, however slowly the bytes trickle in
+RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
 WAF_MARKERS = (
     (re.compile(rb"\$_ts\s*=|\$_ts\["), "412 challenge ($_ts, 瑞数)"),
-    (re.compile(rb"__jsl_clearance"), "__jsl_clearance challenge"),
-    (re.compile(rb"acw_sc__v2"), "acw_sc__v2 challenge"),
+    (re.compile(rb"__jsl_clearance"), "__jsl_clearance challenge (加速乐)"),
+    (re.compile(rb"acw_sc__v2"), "acw_sc__v2 challenge (阿里云)"),
 )
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
 @dataclass
@@ -47,6 +60,7 @@ class Response:
     error: str | None = None
     blocked: str | None = None
     elapsed_ms: int = 0
+    wire_bytes: int = 0  # body bytes as transferred (before decompression)
     fetched_at: float = field(default_factory=time.time)
 
     @property
@@ -60,14 +74,19 @@ class Response:
     @property
     def location(self) -> str | None:
         loc = self.headers.get("location")
-        return urljoin(self.url, loc) if loc else None
+        return urljoin(self.url, loc.strip()) if loc else None
 
 
 @dataclass
 class Result:
-    """The responses for one URL (redirect hops, retries), the last one decides."""
+    """What happened to one URL: the responses (redirect hops, retries; the last one
+    decides), the robots.txt responses fetched on the way, and, when the fetcher sent
+    nothing (more), why: `skipped = (kind, reason)` with kind one of
+    refused | disallowed | blocked | deferred."""
     url: str
     responses: list[Response] = field(default_factory=list)
+    robots: list[Response] = field(default_factory=list)
+    skipped: tuple[str, str] | None = None
 
     @property
     def final(self) -> Response | None:
@@ -75,13 +94,16 @@ class Result:
 
 
 class HostState:
+    """Per host[:port]: one request at a time, the delay, robots rules, block state."""
+
     def __init__(self, delay: float) -> None:
         self.delay = delay
         self.lock = asyncio.Lock()
-        self.last = 0.0
+        self.next_start = 0.0  # monotonic time before which no request may start
         self.robots: Protego | None = None
         self.robots_state = "unknown"  # unknown | ok | allow-all | deferred
-        self.blocked: str | None = None
+        self.blocked: str | None = None  # WAF challenge seen: not asked again this run
+        self.deferred: str | None = None  # robots.txt 5xx, or Retry-After too long
 
 
 def _is_public(ip: str) -> bool:
@@ -90,43 +112,127 @@ def _is_public(ip: str) -> bool:
                 or addr.is_multicast or addr.is_unspecified)
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
+def decode_robots(body: bytes) -> str:
+    """robots.txt as text whatever its encoding: BOMs honoured, UTF-8 tried first, then
+    GB18030 (a superset of GBK/GB2312, common on Chinese sites); never raises."""
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                       (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if body.startswith(bom):
+            return body[len(bom):].decode(codec, errors="replace")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("gb18030", errors="replace")
+    return text.lstrip("\ufeff")
+
+
+class _Decoder:
+    """Content-Encoding decoding with a cap on the output, so a gzip bomb stops at the
+    limit instead of filling memory (zlib's `max_length`)."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self.encoding = encoding
+        self.limit = limit
+        self.size = 0
+        self.exceeded = False
+        if encoding in ("gzip", "x-gzip"):
+            self.z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self.z = zlib.decompressobj()
+        else:
+            self.z = None
+        self._first = True
+
+    def feed(self, data: bytes) -> bytes:
+        if self.z is None:
+            out = data
+        else:
+            out = self._inflate(data)
+        self.size += len(out)
+        if self.size > self.limit:
+            self.exceeded = True
+        return out
+
+    def _inflate(self, data: bytes) -> bytes:
+        parts = []
+        while data and not self.exceeded:
+            room = self.limit - self.size - sum(map(len, parts)) + 1
+            try:
+                piece = self.z.decompress(data, room)
+            except zlib.error:
+                if self.encoding == "deflate" and self._first:  # raw deflate, no zlib header
+                    self.z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._first = False
+                    continue
+                raise
+            self._first = False
+            parts.append(piece)
+            if sum(map(len, parts)) + self.size > self.limit:
+                break
+            if self.z.unconsumed_tail:
+                data = self.z.unconsumed_tail
+            elif self.z.eof and self.z.unused_data:  # another gzip member follows
+                data = self.z.unused_data
+                self.z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            else:
+                data = b""
+        return b"".join(parts)
+
+
+async def _system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [i[4][0] for i in infos]
+
+
 class Fetcher:
     def __init__(self, *, user_agent: str = USER_AGENT, concurrency: int = 8, timeout: float = 30.0,
                  retries: int = 3, backoff: float = 1.0, max_body: int = MAX_BODY,
-                 max_redirects: int = MAX_REDIRECTS, transport: httpx.AsyncBaseTransport | None = None,
-                 resolve: bool = True, max_retry_after: float = 120.0) -> None:
+                 max_decompressed: int = MAX_DECOMPRESSED, max_redirects: int = MAX_REDIRECTS,
+                 deadline: float = DEADLINE, transport: httpx.AsyncBaseTransport | None = None,
+                 resolve: bool = True, resolver: Resolver | None = None,
+                 max_retry_after: float = 120.0) -> None:
         self.user_agent = user_agent
         self.global_limit = asyncio.Semaphore(concurrency)
         self.timeout = timeout
+        self.deadline = max(deadline, timeout)
         self.retries = retries
         self.backoff = backoff
         self.max_body = max_body
+        self.max_decompressed = max_decompressed
         self.max_redirects = max_redirects
         self.max_retry_after = max_retry_after
         self.resolve = resolve
+        self.resolver = resolver or _system_resolver
         self.hosts: dict[str, HostState] = {}
         self.allowed: dict[str, float] = {}  # netloc or host → delay
-        self.named: set[str] = set()  # hosts/netlocs the registry names (may be private)
-        self.request_log: list[tuple[float, str, str]] = []  # (time, method, url)
-        self.robots_responses: list[Response] = []
+        self.named_hosts: set[str] = set()  # host names/addresses the registry names
+        self.request_log: list[tuple[float, str, str]] = []  # (monotonic time, method, url)
         self.client = httpx.AsyncClient(
             transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False,
-            headers={"User-Agent": user_agent, "Accept-Language": "zh-CN,zh;q=0.9"},
+            headers={"User-Agent": user_agent, "Accept-Language": "zh-CN,zh;q=0.9",
+                     "Accept-Encoding": "gzip, deflate"},
             limits=httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency))
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
+    # -- what may be asked
     def allow(self, netloc_or_host: str, delay: float) -> None:
+        """Let the fetcher ask this host (or host:port), with this delay between requests."""
         key = netloc_or_host.lower()
         self.allowed[key] = delay
-        self.named.add(key)
-
-    def _host_key(self, url: str) -> str:
-        return urlsplit(url).netloc.lower()
+        self.named_hosts.add(urlsplit(f"//{key}").hostname or key)
 
     def permitted(self, url: str) -> str | None:
-        """None if this URL may be requested, else why not."""
+        """None if this URL's host is in the registry, else why not."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return f"not an http(s) URL: {url}"
@@ -135,171 +241,212 @@ class Fetcher:
         return None
 
     def state(self, url: str) -> HostState:
-        key = self._host_key(url)
+        key = urlsplit(url).netloc.lower()
         if key not in self.hosts:
-            host = urlsplit(url).hostname or ""
-            delay = self.allowed.get(key, self.allowed.get(host.lower(), 1.0))
-            self.hosts[key] = HostState(delay)
+            host = (urlsplit(url).hostname or "").lower()
+            self.hosts[key] = HostState(self.allowed.get(key, self.allowed.get(host, 1.0)))
         return self.hosts[key]
 
     async def _address_ok(self, url: str) -> str | None:
+        """A host name must resolve to public addresses only, unless the registry names
+        the private address itself (`start`/`allow` with an IP, or `localhost`)."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
-        if parts.netloc.lower() in self.named or host in self.named:
-            named_private = True
-        else:
-            named_private = False
-        try:
-            ipaddress.ip_address(host)
-            ips = [host]
-        except ValueError:
-            if not self.resolve:
+        if _is_ip(host) or host == "localhost":
+            if _is_ip(host) and _is_public(host) or host in self.named_hosts:
                 return None
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 80,
-                                                                      type=socket.SOCK_STREAM)
-            except OSError as exc:
-                return f"cannot resolve {host}: {exc}"
-            ips = [i[4][0] for i in infos]
+            return f"refused: {host} is a non-public address not named in the registry"
+        if not self.resolve:
+            return None
+        try:
+            ips = await self.resolver(host, parts.port or (443 if parts.scheme == "https" else 80))
+        except OSError as exc:
+            return f"cannot resolve {host}: {exc}"
         for ip in ips:
-            if not _is_public(ip) and not named_private:
-                return f"refused: {host} resolves to non-public address {ip}"
+            try:
+                public = _is_public(ip)
+            except ValueError:
+                public = False
+            if not public and ip not in self.named_hosts:
+                return f"refused: {host} resolves to non-public address {ip}, not named in the registry"
         return None
 
-    async def _wait_turn(self, hs: HostState) -> None:
-        gap = time.monotonic() - hs.last
-        if gap < hs.delay:
-            await asyncio.sleep(hs.delay - gap)
-
-    async def _robots(self, url: str, hs: HostState) -> None:
-        if hs.robots_state != "unknown":
-            return
-        parts = urlsplit(url)
-        robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
-        resp = await self._one(robots_url, hs, {})
-        self.robots_responses.append(resp)
-        if resp.status is not None and 200 <= resp.status < 300 and resp.body is not None:
-            text = resp.body.decode("utf-8", errors="replace").lstrip("\ufeff")
-            try:
-                hs.robots = Protego.parse(text)
-                hs.robots_state = "ok"
-            except Exception:  # noqa: BLE001 - a broken robots.txt allows, like a missing one
-                hs.robots_state = "allow-all"
-        elif resp.status is not None and 400 <= resp.status < 500:
-            hs.robots_state = "allow-all"
-        else:
-            hs.robots_state = "deferred"
-
-    def take_robots_responses(self) -> list[Response]:
-        """robots.txt responses since the last call, for the archive."""
-        out, self.robots_responses = self.robots_responses, []
-        return out
-
-    async def _one(self, url: str, hs: HostState, headers: dict[str, str]) -> Response:
-        """One request, after the host's delay; the body read with a size limit."""
-        await self._wait_turn(hs)
-        started = time.monotonic()
-        hs.last = started
-        self.request_log.append((time.time(), "GET", url))
-        resp = Response(url)
-        try:
-            req = self.client.build_request("GET", url, headers=headers)
-            r = await self.client.send(req, stream=True)
-            try:
-                resp.status = r.status_code
-                resp.headers = {k.lower(): v for k, v in r.headers.items()}
-                declared = r.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > self.max_body:
-                    resp.error = f"body too large: {declared} bytes declared (limit {self.max_body})"
-                else:
-                    chunks, size = [], 0
-                    async for chunk in r.aiter_bytes():
-                        size += len(chunk)
-                        if size > self.max_body:
-                            resp.error = f"body too large: over {self.max_body} bytes"
-                            break
-                        chunks.append(chunk)
-                    if resp.error is None:
-                        resp.body = b"".join(chunks)
-            finally:
-                await r.aclose()
-        except httpx.TimeoutException as exc:
-            resp.error = f"timeout: {type(exc).__name__}"
-        except httpx.HTTPError as exc:
-            resp.error = f"{type(exc).__name__}: {exc}"[:500]
-        except (OSError, ValueError) as exc:
-            resp.error = f"{type(exc).__name__}: {exc}"[:500]
-        finally:
-            hs.last = time.monotonic()
-        resp.elapsed_ms = int((time.monotonic() - started) * 1000)
-        if resp.status is not None and resp.body is not None:
-            for pattern, reason in WAF_MARKERS:
-                if resp.status in (200, 202, 403, 412, 521) and pattern.search(resp.body[:20000]):
-                    resp.blocked = reason
-                    break
-        return resp
-
-    def _retry_after(self, resp: Response) -> float | None:
-        value = resp.headers.get("retry-after")
-        if not value:
-            return None
-        if value.strip().isdigit():
-            return float(value.strip())
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Result:
-        """GET a URL politely; follow redirects inside the registry; retry what is worth it."""
+    # -- the fetch
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                    validators: Callable[[str], tuple[str | None, str | None]] | None = None) -> Result:
+        """GET a URL politely; follow redirects inside the registry; retry what is worth it.
+        `etag`/`last_modified` make the request conditional; `validators(url)` does the
+        same for every hop (a redirect target archived before)."""
         result = Result(url)
         current = url
         for _hop in range(self.max_redirects + 1):
-            why = self.permitted(current)
-            if why is None:
-                why = await self._address_ok(current)
+            why = self.permitted(current) or await self._address_ok(current)
             if why:
-                result.responses.append(Response(current, error=why))
+                result.skipped = ("refused", why if current == url else f"redirect to {current}: {why}")
                 return result
             hs = self.state(current)
-            if hs.blocked:
-                result.responses.append(Response(current, blocked=hs.blocked, error="host blocked this run"))
-                return result
-            async with self.global_limit, hs.lock:
-                await self._robots(current, hs)
-                if hs.robots_state == "deferred":
-                    result.responses.append(Response(current, error="robots.txt unavailable (5xx or error); host deferred"))
+            async with hs.lock:
+                if hs.blocked:
+                    result.skipped = ("blocked", f"host blocked this run: {hs.blocked}")
+                    return result
+                await self._robots(current, hs, result)
+                if hs.deferred:
+                    result.skipped = ("deferred", hs.deferred)
                     return result
                 if hs.robots is not None and not hs.robots.can_fetch(current, self.user_agent):
-                    result.responses.append(Response(current, error="disallowed by robots.txt"))
+                    result.skipped = ("disallowed", f"disallowed by robots.txt: {current}")
                     return result
-                if hs.robots is not None:
-                    crawl_delay = hs.robots.crawl_delay(self.user_agent)
-                    if crawl_delay:
-                        hs.delay = max(hs.delay, min(float(crawl_delay), 60.0))
+                tag, modified = validators(current) if validators else (None, None)
+                if current == url:
+                    tag, modified = etag or tag, last_modified or modified
                 headers = {}
-                if current == url and etag:
-                    headers["If-None-Match"] = etag
-                if current == url and last_modified:
-                    headers["If-Modified-Since"] = last_modified
+                if tag:
+                    headers["If-None-Match"] = tag
+                if modified:
+                    headers["If-Modified-Since"] = modified
                 resp = await self._with_retries(current, hs, headers, result)
             if resp.blocked:
                 hs.blocked = resp.blocked
+                log.warning("blocked by %s at %s: not asking this host again in this run", resp.blocked, current)
                 return result
             if resp.status in (301, 302, 303, 307, 308) and resp.location:
                 current = resp.location.split("#")[0]
                 continue
             return result
-        result.responses.append(Response(current, error=f"too many redirects (>{self.max_redirects})"))
+        result.skipped = ("refused", f"too many redirects (more than {self.max_redirects})")
         return result
 
+    async def _robots(self, url: str, hs: HostState, result: Result) -> None:
+        """Fetch and read robots.txt once per host: missing or 4xx allows everything,
+        5xx (or no answer) defers the host for this run, redirects are followed inside
+        the registry."""
+        if hs.robots_state != "unknown":
+            return
+        parts = urlsplit(url)
+        robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+        for _hop in range(self.max_redirects + 1):
+            resp = await self._one(robots_url, hs, {})
+            result.robots.append(resp)
+            if resp.status in (301, 302, 303, 307, 308) and resp.location:
+                nxt = resp.location.split("#")[0]
+                if self.permitted(nxt) is None and await self._address_ok(nxt) is None:
+                    robots_url = nxt
+                    continue
+                hs.robots_state = "allow-all"  # RFC 9309: an unfollowable redirect is "unavailable"
+                return
+            break
+        if resp.status is not None and 200 <= resp.status < 300 and resp.body is not None:
+            try:
+                hs.robots = Protego.parse(decode_robots(resp.body))
+                hs.robots_state = "ok"
+            except Exception:  # noqa: BLE001 - an unreadable robots.txt allows, like a missing one
+                hs.robots_state = "allow-all"
+            if hs.robots is not None:
+                crawl_delay = hs.robots.crawl_delay(self.user_agent)
+                if crawl_delay:
+                    hs.delay = max(hs.delay, min(float(crawl_delay), 60.0))
+        elif resp.status is not None and 400 <= resp.status < 500 and resp.status != 429:
+            hs.robots_state = "allow-all"
+        else:
+            hs.robots_state = "deferred"
+            hs.deferred = (f"robots.txt unavailable ({f'HTTP {resp.status}' if resp.status else resp.error}); "
+                           f"host deferred to the next run")
+
+    async def _wait_turn(self, hs: HostState) -> None:
+        wait = hs.next_start - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _one(self, url: str, hs: HostState, headers: dict[str, str]) -> Response:
+        """One request, in the host's turn and inside the global limit; the body read
+        with limits on wire size, decompressed size and total time."""
+        await self._wait_turn(hs)
+        async with self.global_limit:
+            await self._wait_turn(hs)
+            started = time.monotonic()
+            # the next request to this host starts `delay` after this one started (it
+            # cannot start before this one ends: one request at a time per host); a small
+            # margin keeps the gap the server sees at or above the delay
+            hs.next_start = started + hs.delay + min(0.01, hs.delay * 0.1)
+            self.request_log.append((started, "GET", url))
+            resp = Response(url)
+            try:
+                async with asyncio.timeout(self.deadline):
+                    await self._send(url, headers, resp)
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                resp.error = f"timeout: {type(exc).__name__}"
+                resp.body = None
+            except httpx.HTTPError as exc:
+                resp.error = f"{type(exc).__name__}: {exc}"[:500]
+                resp.body = None
+            except (OSError, ValueError, zlib.error) as exc:
+                resp.error = f"{type(exc).__name__}: {exc}"[:500]
+                resp.body = None
+            resp.elapsed_ms = int((time.monotonic() - started) * 1000)
+        self._check_waf(resp)
+        return resp
+
+    async def _send(self, url: str, headers: dict[str, str], resp: Response) -> None:
+        req = self.client.build_request("GET", url, headers=headers)
+        r = await self.client.send(req, stream=True)
+        try:
+            resp.status = r.status_code
+            resp.headers = {k.lower(): v for k, v in r.headers.items()}
+            declared = r.headers.get("content-length", "").strip()
+            if declared.isdigit() and int(declared) > self.max_body:
+                resp.error = f"body too large: {declared} bytes declared (limit {self.max_body})"
+                return
+            encoding = r.headers.get("content-encoding", "identity").strip().lower()
+            decoder = _Decoder(encoding, self.max_decompressed)
+            chunks = []
+            async for raw in r.aiter_raw():
+                resp.wire_bytes += len(raw)
+                if resp.wire_bytes > self.max_body:
+                    resp.error = f"body too large: over {self.max_body} bytes"
+                    return
+                chunks.append(decoder.feed(raw))
+                if decoder.exceeded:
+                    resp.error = f"body too large: over {self.max_decompressed} bytes after {encoding} decoding"
+                    return
+            if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
+                resp.error = f"unsupported Content-Encoding {encoding!r}: raw bytes kept"
+            resp.body = b"".join(chunks)
+        finally:
+            await r.aclose()
+
+    def _check_waf(self, resp: Response) -> None:
+        if resp.status is None:
+            return
+        head = (resp.body or b"")[:20000]
+        for pattern, reason in WAF_MARKERS:
+            if resp.status in (200, 202, 403, 412, 521) and pattern.search(head) and (
+                    resp.status != 200 or len(resp.body or b"") < 65536):
+                resp.blocked = reason
+                return
+        if resp.status == 412:
+            resp.blocked = "HTTP 412 (a challenge page without a known marker)"
+
+    def _retry_after(self, resp: Response) -> float | None:
+        value = (resp.headers.get("retry-after") or "").strip()
+        if not value:
+            return None
+        if value.isdigit():
+            return float(value)
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError, IndexError):
+            return None
+
     async def _with_retries(self, url: str, hs: HostState, headers: dict, result: Result) -> Response:
+        """Retry errors, timeouts, 408/429/5xx: Retry-After when given (429/503), else
+        exponential backoff with jitter; the host's lock is held, so nothing else asks
+        the host meanwhile, but the global slot is free."""
         attempt = 0
         while True:
             resp = await self._one(url, hs, headers)
             result.responses.append(resp)
-            retryable = resp.error is not None and not resp.error.startswith("body too large") \
-                or resp.status in (429, 500, 502, 503, 504)
+            retryable = (resp.error is not None and not resp.error.startswith(("body too large", "unsupported"))) \
+                or resp.status in RETRY_STATUSES
             if resp.blocked or not retryable or attempt >= self.retries:
                 return resp
             attempt += 1
@@ -307,7 +454,9 @@ class Fetcher:
             if wait is None:
                 wait = self.backoff * (2 ** (attempt - 1)) * (1 + random.random() * 0.5)
             if wait > self.max_retry_after:
-                resp.error = (resp.error or "") + f" (Retry-After {wait:.0f}s too long; given up)"
+                resp.error = (resp.error or f"HTTP {resp.status}") + f" (Retry-After {wait:.0f}s; host deferred)"
+                hs.deferred = f"asked to come back in {wait:.0f}s (Retry-After); host deferred to the next run"
                 return resp
-            log.info("retry %s in %.1fs (attempt %d)", url, wait, attempt)
-            await asyncio.sleep(wait)
+            log.info("retry %s in %.2fs (attempt %d)", url, wait, attempt)
+            hs.next_start = max(hs.next_start, time.monotonic() + wait)
+            await self._wait_turn(hs)
