@@ -43,6 +43,10 @@ def _image_table(doc) -> bool:
 def parse(data: bytes | str, *, url: str | None = None, content_type: str | None = None) -> Report:
     """Parse one document (HTML page or flattened text) into a `Report`.  Never raises on
     bad input: unreadable or non-report documents come back with `error` set."""
+    from .binary import binary_form, parse_binary  # PDF, Word, spreadsheets
+
+    if isinstance(data, bytes) and (form := binary_form(data, url, content_type)):
+        return parse_binary(data, form, url=url)
     report = Report(source=url)
     if isinstance(data, bytes):
         decoded = decode(data, content_type)
@@ -57,16 +61,17 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
     html_title = None
     if _looks_html(text, url, content_type):
         doc = parse_html(text)
-        lines = html_lines(doc)
+        cache: dict = {}
+        rows = [row for table in document_tables(doc, cache) for row in table]
+        has_images = _image_table(doc)
+        lines = html_lines(doc, cache)  # after the grids: it flattens the tables in place
         meta = _meta_tags(doc)
         t = doc.find(".//title")
-        html_title = t.text_content().strip() if t is not None else None
-        rows = [row for table in document_tables(doc) for row in table]
+        html_title = "".join(t.itertext()).strip() if t is not None else None
         mapped = map_rows(rows)
         if not mapped.tables:  # tables drawn with <p>s, or text in a <pre>
             mapped = _map_text(lines)
             report.form = "html-text"
-        has_images = _image_table(doc)
     else:
         lines = [ln.strip() for ln in text.splitlines()]  # blank lines kept: provenance is the line number
         mapped = _map_text(lines)

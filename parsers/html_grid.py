@@ -10,109 +10,125 @@ from __future__ import annotations
 
 import re
 
-from lxml import html as lxml_html
+from lxml import etree
 
 from .cells import Cell, Row
 
 MAX_SPAN = 64  # a hostile or broken colspan/rowspan must not explode the grid
 MAX_ROWS = 2000
 _WS = re.compile(r"[ \t\r\n\u3000\u00a0\u200b\ufeff]+")
-_BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
 
 
-def cell_text(el) -> str:
-    """Text of a cell: inline runs joined tight, blocks and <br> as one space."""
-    parts: list[str] = []
+def cell_text(el, cache: dict | None = None) -> str:
+    """Text of a cell: inline runs joined tight, blocks and <br> as one space.
+    `cache` (one dict per document) saves reading a cell twice (grid and page text)."""
+    if cache is None:
+        return _cell_text(el)
+    text = cache.get(el)
+    if text is None:
+        text = cache[el] = _cell_text(el)
+    return text
 
-    def walk(node) -> None:
-        tag = node.tag if isinstance(node.tag, str) else ""
-        if tag == "table":  # a nested table is not this cell's text
-            return
-        if tag in ("script", "style"):
-            if node.tail:
-                parts.append(node.tail)
-            return
-        if tag in _BLOCK:
-            parts.append(" ")
-        if node.text and tag not in ("script", "style"):
-            parts.append(node.text)
-        for child in node:
-            walk(child)
-            if isinstance(child.tag, str) and child.tag in _BLOCK:
-                parts.append(" ")
-            if child.tail:
-                parts.append(child.tail)
 
-    if el.text:
-        parts.append(el.text)
-    for child in el:
-        walk(child)
-        if isinstance(child.tag, str) and child.tag in _BLOCK:
-            parts.append(" ")
-        if child.tail:
-            parts.append(child.tail)
-    return _WS.sub(" ", "".join(parts)).strip()
+_BLOCK_TAGS = ("br", "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "section",
+               "article", "header", "footer", "nav", "dt", "dd", "dl", "blockquote", "pre", "form",
+               "center", "hr", "address", "figure", "figcaption", "main", "aside", "tr", "table")
+
+
+def mark_blocks(doc) -> None:
+    """Put a newline at every block boundary and <br>, once per document, so text is a
+    plain `itertext()` join (C speed) that still keeps `<p>4</p><p>5</p>` apart (a cell's
+    text folds the newlines to spaces; page text splits lines on them)."""
+    for el in doc.iter(*_BLOCK_TAGS):
+        el.tail = "\n" + el.tail if el.tail else "\n"
+        if el.tag not in ("br", "hr"):
+            el.text = "\n" + el.text if el.text else "\n"
+    for el in doc.iter("script", "style", "noscript", "template"):
+        el.text = None
+        for child in list(el):
+            el.remove(child)
+
+
+def _cell_text(el) -> str:
+    if el.find(".//table") is not None:
+        return ""  # a layout cell: its content is other tables and prose, never a label
+    text = "".join(el.itertext())
+    return _WS.sub(" ", text).strip() if text else ""
 
 
 def _span(el, name: str) -> int:
-    raw = el.get(name) or "1"
-    m = re.match(r"\s*(\d+)", raw)
-    n = int(m.group(1)) if m else 1
+    raw = el.get(name)
+    if raw is None:
+        return 1
+    if raw.isdigit():
+        n = int(raw)
+    else:
+        m = re.match(r"\s*(\d+)", raw)
+        n = int(m.group(1)) if m else 1
     return max(1, min(n, MAX_SPAN))
 
 
-def _own(el, tag: str, root) -> bool:
-    """True when `el`'s nearest enclosing `tag` ancestor is `root`."""
-    parent = el.getparent()
-    while parent is not None:
-        if parent.tag == tag:
-            return parent is root
-        parent = parent.getparent()
-    return False
+_ROWS = etree.XPath("./tr | ./tbody/tr | ./thead/tr | ./tfoot/tr")
 
 
-def table_grid(table, index: int) -> list[Row]:
+def own_rows(table) -> list:
+    """The <tr>s of this table, not of tables nested in its cells."""
+    return _ROWS(table)
+
+
+def table_grid(table, index: int, cache: dict | None = None) -> list[Row]:
     """Expand one <table> into rows of `Cell`s (one per distinct cell per row)."""
-    trs = [tr for tr in table.iter("tr") if _own(tr, "table", table)][:MAX_ROWS]
-    occupied: list[dict[int, Cell]] = [{} for _ in trs]
+    trs = own_rows(table)[:MAX_ROWS]
+    n = len(trs)
+    # cells still covering a later row through rowspan: row → {col: cell}
+    pending: dict[int, dict[int, Cell]] = {}
     rows: list[Row] = []
     for r, tr in enumerate(trs):
-        here = occupied[r]
+        carried = pending.pop(r, {})
         col = 0
-        for td in tr:
-            if not isinstance(td.tag, str) or td.tag not in ("td", "th"):
-                continue
-            while col in here:
-                col += 1
-            rs, cs = _span(td, "rowspan"), _span(td, "colspan")
-            cell = Cell(cell_text(td), index, r, col, cs, (r, col))
-            for dr in range(min(rs, len(trs) - r)):
-                for dc in range(cs):
-                    occupied[r + dr][col + dc] = cell
-            col += cs
-        seen: set[tuple[int, int]] = set()
         cells: list[Cell] = []
-        for c in sorted(here):
-            cell = here[c]
-            if cell.origin in seen:
-                continue
-            seen.add(cell.origin)
-            if cell.origin[0] != r:
-                cell = Cell(cell.text, index, r, cell.col, cell.span, cell.origin, continued=True)
+        for td in tr.iterchildren("td", "th"):
+            while col in carried:
+                col += 1
+            rs = _span(td, "rowspan") if "rowspan" in td.attrib else 1
+            cs = _span(td, "colspan") if "colspan" in td.attrib else 1
+            cell = Cell(cell_text(td, cache), index, r, col, cs, (r, col))
             cells.append(cell)
+            for dr in range(1, min(rs, n - r)):
+                below = pending.setdefault(r + dr, {})
+                for dc in range(cs):
+                    below[col + dc] = cell
+            col += cs
+        if carried:
+            seen = {c.origin for c in cells}
+            for c in carried.values():
+                if c.origin not in seen:
+                    seen.add(c.origin)
+                    cells.append(Cell(c.text, index, r, c.col, c.span, c.origin, continued=True))
+            cells.sort(key=lambda c: c.col)
         rows.append(Row(cells, "html"))
     return rows
 
 
-def document_tables(doc) -> list[list[Row]]:
+def document_tables(doc, cache: dict | None = None) -> list[list[Row]]:
     """Every table of a parsed lxml document, innermost content kept per table."""
-    return [table_grid(t, i) for i, t in enumerate(doc.iter("table"))]
+    return [table_grid(t, i, cache) for i, t in enumerate(doc.iter("table"))]
+
+
+_PARSER = etree.HTMLParser(recover=True, remove_comments=True, remove_pis=True, no_network=True)
 
 
 def parse_html(text: str):
-    """Parse HTML text leniently; never raises on broken markup."""
-    text = text.strip() or "<html></html>"
+    """Parse HTML text leniently (plain lxml elements: no class lookup on the hot path);
+    never raises on broken markup."""
+    text = text.strip()
+    if text.startswith("<?xml"):  # an encoding declaration in a str makes lxml refuse it
+        text = text.split("?>", 1)[-1]
     try:
-        return lxml_html.document_fromstring(text)
-    except (ValueError, lxml_html.etree.ParserError):
-        return lxml_html.document_fromstring("<html><body></body></html>")
+        root = etree.fromstring(text, _PARSER) if text else None
+    except (ValueError, etree.XMLSyntaxError):
+        root = None
+    if root is None:
+        root = etree.fromstring("<html><body></body></html>", _PARSER)
+    mark_blocks(root)
+    return root

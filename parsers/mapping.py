@@ -9,6 +9,7 @@ nulls and a warning: a number in the wrong column is the one outcome we never al
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import combinations
 
 from . import templates as T
@@ -65,6 +66,7 @@ def _plausible_label(label: str) -> bool:
     return 0 < len(label) <= MAX_LABEL and "。" not in label
 
 
+@lru_cache(maxsize=8192)
 def match_active_row(label: str) -> str | None:
     if not _plausible_label(label):
         return None
@@ -74,6 +76,7 @@ def match_active_row(label: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def match_application_row(label: str) -> str | None:
     """Row key of an applications-table label (normalized), or None."""
     if not _plausible_label(label):
@@ -93,6 +96,7 @@ def match_application_row(label: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def _header_kind(label: str) -> str | None:
     if any(w in label for w in _APP_HEADER):
         return "applications"
@@ -103,10 +107,12 @@ def _header_kind(label: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def is_group_label(label: str) -> bool:
     return any(w in label for w in _GROUP_WORDS) and match_application_row(label) in (None, "other")
 
 
+@lru_cache(maxsize=8192)
 def classify(label: str) -> str | None:
     """'header', 'row' or 'group' for a label on a line of its own; None for prose."""
     if not _plausible_label(label):
@@ -497,14 +503,10 @@ class Mapper:
 
 def detect_active_version(rows: list[Row]) -> str | None:
     """The active table's version, from its header words (never from the year)."""
-    hits = {v: 0 for v in T.ACTIVE_VERSION_MARKERS}
-    for row in rows:
-        for c in row.cells:
-            n = normalize(c.text)
-            if len(n) > MAX_LABEL:
-                continue
-            for version, markers in T.ACTIVE_VERSION_MARKERS.items():
-                hits[version] += sum(1 for m in markers if m in n)
+    labels = {normalize(c.text) for row in rows for c in row.cells if c.text and not looks_numeric(c.text)}
+    blob = "\n".join(n for n in labels if len(n) <= MAX_LABEL)
+    hits = {version: sum(blob.count(m) for m in markers)
+            for version, markers in T.ACTIVE_VERSION_MARKERS.items()}
     if hits["2019"] == hits["2021"]:
         return None
     return max(hits, key=hits.get)

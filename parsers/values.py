@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 
 Number = int | float
@@ -43,11 +44,13 @@ def _to_number(text: str) -> Number:
     return int(text)
 
 
+@lru_cache(maxsize=16384)
 def is_empty(raw: str) -> bool:
     """A cell that holds no number on purpose: blank, &nbsp;, dashes, slashes, 无."""
     return _clean(raw) in _EMPTY
 
 
+@lru_cache(maxsize=16384)
 def looks_numeric(raw: str) -> bool:
     """A cell that is a value cell rather than a label: a number, a sign form or empty."""
     text = _clean(raw)
@@ -60,6 +63,7 @@ def looks_numeric(raw: str) -> bool:
     return bool(_PLAIN.match(text) or _SIGNED.match(text) or _PLUS_MINUS.match(text))
 
 
+@lru_cache(maxsize=16384)
 def parse_value(raw: str, *, signed: bool = False) -> CellValue:
     """The number written in a cell.  `signed` allows 增N / 减N / +N / -N (本年增/减)."""
     text = _clean(raw)
