@@ -69,7 +69,10 @@ def _plausible_label(label: str) -> bool:
 @lru_cache(maxsize=8192)
 def match_active_row(label: str) -> str | None:
     if not _plausible_label(label):
-        return None
+        head = label.split(":", 1)[0]  # `规章：地方行政规章指…` (a definition pasted in)
+        if head == label or not _plausible_label(head):
+            return None
+        label = head
     for row in T.ACTIVE_ROWS_2019 + T.ACTIVE_ROWS_2021:
         if matches(label, row.keys, row.not_keys):
             return row.key
@@ -241,7 +244,9 @@ class Mapper:
         self.active_header: _Header | None = None
         self.app_header: _Header | None = None
         self.appeal_header: _Header | None = None
-        self.data_start: dict[str, int] = {}
+        # first value column of each table's header, per (context, table index): a table
+        # continued after a page break may draw its grid differently
+        self.data_start: dict[tuple[str, int], int] = {}
         self.last_app_row: str | None = None
 
     # -- helpers
@@ -251,7 +256,9 @@ class Mapper:
 
     def _split(self, row: Row) -> tuple[list[Cell], list[Cell]]:
         cells = row.cells
-        start = self.data_start.get(self.context or "") if row.form == "html" else None
+        start = None
+        if row.form != "text" and cells:
+            start = self.data_start.get((self.context or "", cells[0].table))
         if start is not None and any(c.col < start for c in cells) and any(
                 not looks_numeric(c.text) for c in cells if c.col < start):
             label = [c for c in cells if c.col < start and not is_empty(c.text)]
@@ -343,7 +350,7 @@ class Mapper:
                 if all_cells and all_cells[0].table >= 0:
                     firsts = [c for c in texts if "信息内容" in normalize(c.text)]
                     if firsts:
-                        self.data_start["active"] = firsts[0].end
+                        self.data_start[("active", firsts[0].table)] = firsts[0].end
         elif kind == "applications":
             cols = []
             for c in texts:
@@ -361,7 +368,7 @@ class Mapper:
                 for k, raw, a, b in cols:
                     merged[k] = (k, raw, a, b)
                 self.app_header = _Header(sorted(merged.values(), key=lambda c: c[2]))
-                self.data_start["applications"] = min(c[2] for c in self.app_header.cols)
+                self.data_start[("applications", texts[0].table)] = min(c[2] for c in cols)
         elif kind == "appeals":
             cols = []
             for c in texts:
@@ -372,7 +379,7 @@ class Mapper:
                         break
             if len(cols) >= 5:
                 self.appeal_header = _Header(cols)
-                self.data_start["appeals"] = min(c[2] for c in cols)
+                self.data_start[("appeals", texts[0].table)] = min(c[2] for c in cols)
 
     # -- data rows
     def active_row(self, key: str, label: str, values: list[Cell], form: str) -> None:
@@ -498,6 +505,9 @@ class Mapper:
                 continue
             if self.context == "appeals" and values and ("数" in label or "件" in label):
                 self.appeals_row("".join(c.text for c in label_cells), values, row.form)
+                continue
+            if self.context == "active" and has_number and _plausible_label(label):
+                self.warn(f"active: row {''.join(c.text for c in label_cells)!r} is not a template row; ignored")
         return self.out
 
 

@@ -17,7 +17,11 @@ from .values import looks_numeric
 
 _SPLIT = re.compile(r"[ \t\u3000\u00a0]+")
 _GLUED = re.compile(r"^(.*?\D)(\d{2,})$")
-_SEPARATOR = re.compile(r"^[|｜\s\-—_=+]*$")
+# blank, only pipes, or a rule of three or more dashes; a lone `-` or `—` is a cell (no number)
+_SEPARATOR = re.compile(r"^[|｜\s]*$|^[|｜\s]*[-—_=+]{3,}[|｜\s\-—_=+]*$")
+# page furniture of PDF text: `- 3 -`, `— 12 —`, `第 3 页`, `第3页 共5页`, `3 / 5`
+_PAGE_MARK = re.compile(r"^\s*(?:[-—–]\s*\d{1,3}\s*[-—–]|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?"
+                        r"|共\s*\d{1,3}\s*页|\d{1,3}\s*/\s*\d{1,3}|page\s*\d+(?:\s*of\s*\d+)?)\s*$", re.I)
 
 
 def _is_text_cell(token: str) -> bool:
@@ -27,7 +31,7 @@ def _is_text_cell(token: str) -> bool:
 
 def _line_tokens(line: str) -> list[str] | None:
     """Cells of one line; None for a separator line."""
-    if _SEPARATOR.match(line):
+    if _SEPARATOR.match(line) or _PAGE_MARK.match(line):
         return None
     if "|" in line or "｜" in line:
         pieces = [p.strip() for p in re.split(r"[|｜]", line)]
