@@ -15,6 +15,7 @@ from .record import Report
 from .sections import split_sections, table_region
 from .text_rows import text_rows
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _HTML_SNIFF = re.compile(r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|table|div|p)\b", re.I | re.S)
 
 
@@ -56,7 +57,7 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
             report.warnings.append(f"encoding: bytes not valid {decoded.encoding}; replaced")
     else:
         text = data
-    text = text.replace("\x00", "")
+    text = _CONTROL.sub("", text)  # lxml refuses them, and no report needs them
     meta: dict[str, str] = {}
     html_title = None
     if _looks_html(text, url, content_type):
