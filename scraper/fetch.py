@@ -228,7 +228,7 @@ class Fetcher:
     def allow(self, netloc_or_host: str, delay: float) -> None:
         """Let the fetcher ask this host (or host:port), with this delay between requests."""
         key = netloc_or_host.lower()
-        self.allowed[key] = delay
+        self.allowed[key] = max(delay, self.allowed.get(key, 0.0))  # sites sharing a host: the slowest wins
         self.named_hosts.add(urlsplit(f"//{key}").hostname or key)
 
     def permitted(self, url: str) -> str | None:

@@ -46,32 +46,58 @@ class Site:
         return out | {a.lower() for a in self.allow}
 
 
-def _line_of(text: str, site_index: int) -> int:
-    count = -1
-    for n, line in enumerate(text.splitlines(), start=1):
-        if line.strip() == "[[site]]":
+_SITE_HEADER = re.compile(r"^\s*\[\[\s*site\s*\]\]")
+FIELDS = ("id", "name", "region", "region_code", "level", "start", "allow", "delay", "verified", "aliases",
+          "note")
+
+
+def _line_of(text: str, site_index: int, fieldname: str | None = None) -> int:
+    """Line of the `site_index`-th [[site]] header, or of `fieldname` inside that block."""
+    lines = text.splitlines()
+    count, block = -1, 0
+    for n, line in enumerate(lines, start=1):
+        if _SITE_HEADER.match(line):
             count += 1
             if count == site_index:
-                return n
-    return 0
+                block = n
+                break
+    if not block or fieldname is None:
+        return block
+    key = re.compile(rf"^\s*[\"']?{re.escape(fieldname)}[\"']?\s*=")
+    for n in range(block + 1, len(lines) + 1):
+        line = lines[n - 1]
+        if line.lstrip().startswith("["):
+            break
+        if key.match(line):
+            return n
+    return block
 
 
 def parse_registry(text: str, source: str = "sites.toml") -> list[Site]:
+    """Validate a registry; the first problem raises RegistryError naming file:line,
+    the site, the field and why."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RegistryError(f"{source}: not valid TOML: {exc}") from exc
+    unknown_top = set(data) - {"site"}
+    if unknown_top:
+        raise RegistryError(f"{source}: unknown table(s) {', '.join(sorted(unknown_top))}; "
+                            "sites are [[site]] entries")
     entries = data.get("site")
     if not isinstance(entries, list) or not entries:
         raise RegistryError(f"{source}: no [[site]] entries")
     sites: list[Site] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries):
-        where = f"{source}:{_line_of(text, i)}"
-
         def bad(fieldname: str, why: str) -> RegistryError:
-            return RegistryError(f"{where}: site #{i + 1} field '{fieldname}': {why}")
+            return RegistryError(f"{source}:{_line_of(text, i, fieldname)}: site #{i + 1}"
+                                 f"{' (' + repr(entry.get('id')) + ')' if isinstance(entry.get('id'), str) else ''}"
+                                 f" field '{fieldname}': {why}")
 
+        for key in entry:
+            if key not in FIELDS:
+                raise bad(key, f"unknown field (known: {', '.join(FIELDS)})")
         sid = entry.get("id")
         if not isinstance(sid, str) or not _ID.match(sid):
             raise bad("id", "required, lowercase letters, digits and '-' only")
@@ -90,25 +116,30 @@ def parse_registry(text: str, source: str = "sites.toml") -> list[Site]:
             parts = urlsplit(u)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise bad("start", f"not an http(s) URL: {u!r}")
+        for textfield in ("region", "note"):
+            if entry.get(textfield) is not None and not isinstance(entry[textfield], str):
+                raise bad(textfield, "text")
         level = entry.get("level")
         if level is not None and level not in LEVELS:
             raise bad("level", f"{level!r} is not one of {', '.join(LEVELS)}")
         allow = entry.get("allow", [])
-        if not isinstance(allow, list) or not all(isinstance(h, str) and h for h in allow):
-            raise bad("allow", "a list of host names")
+        if not isinstance(allow, list) or not all(isinstance(h, str) and h and "/" not in h for h in allow):
+            raise bad("allow", "a list of host names (host or host:port, no scheme or path)")
         delay = entry.get("delay", 1.0)
-        if not isinstance(delay, (int, float)) or delay < 0 or delay > 600:
-            raise bad("delay", "seconds between requests, 0 to 600")
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0 or delay > 600:
+            raise bad("delay", "seconds between requests to one host, a number from 0 to 600")
         code = entry.get("region_code")
         if code is not None and not re.fullmatch(r"\d{6}", str(code)):
             raise bad("region_code", "a 6-digit 行政区划代码")
+        verified = entry.get("verified", True)
+        if not isinstance(verified, bool):
+            raise bad("verified", "true or false (whether a crawl has reached this column)")
         aliases = entry.get("aliases", [])
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
             raise bad("aliases", "a list of names")
         sites.append(Site(id=sid, name=name.strip(), start=start, region=entry.get("region"),
                           region_code=str(code) if code is not None else None, level=level,
-                          allow=allow, delay=float(delay), verified=bool(entry.get("verified", True)),
-                          aliases=aliases))
+                          allow=allow, delay=float(delay), verified=verified, aliases=aliases))
     return sites
 
 

@@ -2,7 +2,8 @@
 
 Each adapter looks at a fetched list page and returns the links worth following:
 report pages, further list pages (pagination) and attachments.  `discover()` asks the
-adapters that recognize the page and merges what they find; `generic` always runs.
+adapters that recognize the page and merges what they find; `nextpage` (pagination
+links) and `generic` (report links by text, attachments) always run.
 A new CMS family is a new module added to `ADAPTERS`.
 """
 
@@ -11,9 +12,10 @@ from __future__ import annotations
 from .base import Adapter, Links, page_links
 from .generic import Generic
 from .hanweb import Hanweb
+from .nextpage import NextPage
 from .trs import Trs
 
-ADAPTERS: tuple[Adapter, ...] = (Trs(), Hanweb(), Generic())
+ADAPTERS: tuple[Adapter, ...] = (Trs(), Hanweb(), NextPage(), Generic())
 
 
 def discover(url: str, html: str) -> Links:

@@ -1,22 +1,8 @@
-"""Any site: report links by their text, "下一页" / `?page=N` pagination, attachments."""
+"""Any site: report pages and attachments chosen by link text (and title attribute)."""
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
 from .base import ATTACHMENT, Adapter, Link, Links, is_report_link
-
-_NEXT = re.compile(r"^(下一页|下页|后一页|next|>|›|»)$", re.I)
-_PAGE_PARAM = re.compile(r"[?&](page|pageNo|pageIndex|pn|p|curpage|currentPage)=\d+", re.I)
-
-
-def same_column(a: str, b: str) -> bool:
-    """Both URLs on one host, `b` in `a`'s directory or below."""
-    pa, pb = urlsplit(a), urlsplit(b)
-    if pa.netloc != pb.netloc:
-        return False
-    return pb.path.startswith(pa.path.rsplit("/", 1)[0] + "/")
 
 
 class Generic(Adapter):
@@ -36,9 +22,4 @@ class Generic(Adapter):
                 continue
             if is_report_link(link.text):
                 found.reports.setdefault(link.url, link.text)
-                continue
-            if (_NEXT.match(link.text) or re.fullmatch(r"\d{1,3}", link.text)) and (
-                    _PAGE_PARAM.search(link.url) or same_column(url, link.url)):
-                if link.url != url:
-                    found.lists.setdefault(link.url, link.text)
         return found
