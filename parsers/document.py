@@ -86,6 +86,7 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
 
     if not _is_report(report, mapped):
         report.error = "not an annual report"
+        report.title = report.title or html_title or next((ln for ln in lines if ln), None)
         return report
     report.warnings.extend(m.problems or [])
     if not mapped.tables and has_images:

@@ -44,19 +44,25 @@ def is_report_title(text: str) -> bool:
 
 
 def find_title(lines: list[str], meta: dict[str, str], html_title: str | None) -> str | None:
+    """The report's title: a meta tag, else the page <title> (the part naming a report
+    of some year; sidebars listing other years come before the heading in the body),
+    else the first short line of the page that names a report."""
     for name in ("articletitle", "title", "dc.title"):
         value = meta.get(name)
         if value and is_report_title(value):
             return normalize_keep_spaces(value)
+    parts = [normalize_keep_spaces(p) for p in re.split(r"\s*[_|｜—–]\s*|\s+-\s+", html_title or "")]
+    for part in parts:
+        if is_report_title(part) and _YEAR_IN_TITLE.search(part):
+            return part
     for line in [ln for ln in lines[:200] if ln][:80]:
         clean = normalize_keep_spaces(line)
         if 6 <= len(clean) <= 80 and is_report_title(clean) and _YEAR_IN_TITLE.search(clean) \
                 and "。" not in clean and "根据" not in clean and "现将" not in clean:
             return clean
-    if html_title:
-        for part in re.split(r"\s*[_|｜—–]\s*|\s+-\s+", html_title):
-            if is_report_title(part):
-                return normalize_keep_spaces(part)
+    for part in parts:
+        if is_report_title(part):
+            return part
     return None
 
 
