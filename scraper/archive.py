@@ -20,7 +20,8 @@ import sqlite_utils
 from parsers import Report
 from parsers.templates import label_of
 
-from . import schema
+from . import agencies, fact_keys, schema
+from .agencies import Resolver
 
 
 @contextmanager
@@ -52,6 +53,7 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=30000")
     schema.migrate(db)
+    fact_keys.sync(db)
     return db
 
 
@@ -66,6 +68,8 @@ def upsert_sites(db: sqlite_utils.Database, sites: Iterable) -> None:
                 "allow": json.dumps(s.allow, ensure_ascii=False), "verified": int(s.verified),
                 "updated_at": now(),
             }, pk="id")
+    agencies.sync_sites(db, sites)
+    agencies.assign_all(db)
 
 
 def store_body(db: sqlite_utils.Database, sha256: str, data: bytes) -> None:
@@ -113,17 +117,11 @@ def save_report(db: sqlite_utils.Database, report: Report, *, site_id: str | Non
              report.applications_layout, report.form, report.encoding,
              json.dumps(report.warnings, ensure_ascii=False), len(report.warnings), failed, now()])
         report_id = cur.lastrowid
-        rows = []
-        for key, value in report.facts.items():
-            table, rest = key.split(".", 1)
-            row_key, col_key = rest.rsplit(".", 1)
-            f = report.found.get(key)
-            rows.append((report_id, key, table, row_key, col_key, value, f.raw if f else None,
-                         label_of(key), f.row_label if f else None, f.col_label if f else None,
-                         f.table if f else None, f.row if f else None, f.col if f else None))
-        db.conn.executemany(
-            """INSERT INTO facts (report_id, key, table_name, row_key, col_key, value, raw, label,
-               row_label, col_label, grid_table, grid_row, grid_col) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""", rows)
+        agency_id = Resolver.from_db(db).resolve(report.agency)
+        if agency_id is not None:
+            db.execute("UPDATE reports SET agency_id = ? WHERE id = ?", [agency_id, report_id])
+        db.conn.executemany("INSERT INTO fact_values (report_id, key_id, value, raw, cell) VALUES (?,?,?,?,?)",
+                            fact_rows(db, report_id, report))
         db.conn.executemany("INSERT INTO checks (report_id, rule, ok, detail) VALUES (?,?,?,?)",
                             [(report_id, c.rule, None if c.ok is None else int(c.ok), c.detail)
                              for c in report.checks])
@@ -132,6 +130,31 @@ def save_report(db: sqlite_utils.Database, report: Report, *, site_id: str | Non
         if capture_id is not None:
             record_document(db, capture_id, report.source, "report", report_id, report.title)
     return report_id
+
+
+def fact_rows(db: sqlite_utils.Database, report_id: int, report: Report) -> list[tuple]:
+    """`fact_values` rows (schema step 2): key ids, `raw` only when it is not simply the
+    integer, the grid position packed into `cell`."""
+    ids = fact_keys.key_ids(db)
+    rows = []
+    for key in sorted(report.facts, key=lambda k: ids.get(k, 1 << 30)):
+        if key not in ids:  # a key the catalogue does not know yet: describe it by its parts
+            table, rest = key.split(".", 1)
+            row_key, col_key = rest.rsplit(".", 1)
+            ids[key] = db.execute("INSERT INTO fact_keys (key, table_name, row_key, col_key, label, column_name) "
+                                  "VALUES (?,?,?,?,?,?)", [key, table, row_key, col_key, label_of(key),
+                                                           fact_keys.column_name(row_key, col_key)]).lastrowid
+        value, f = report.facts[key], report.found.get(key)
+        raw, cell = None, None
+        if f is not None:
+            plain = isinstance(value, int) and not isinstance(value, bool) and f.raw == str(value)
+            raw = None if plain else f.raw
+            if 0 <= f.table < 2000 and 0 <= f.row < 1000 and 0 <= f.col < 1000:
+                cell = f.table * 1_000_000 + f.row * 1_000 + f.col
+            else:
+                cell = json.dumps([f.table, f.row, f.col])
+        rows.append((report_id, ids[key], value, raw, cell))
+    return rows
 
 
 def record_document(db: sqlite_utils.Database, capture_id: int, url: str | None, outcome: str,
@@ -143,7 +166,7 @@ def record_document(db: sqlite_utils.Database, capture_id: int, url: str | None,
 def delete_reports_of_capture(db: sqlite_utils.Database, capture_id: int) -> None:
     """Drop what was derived from one capture (before re-deriving it); the capture stays."""
     ids = [r[0] for r in db.execute("SELECT id FROM reports WHERE capture_id = ?", [capture_id])]
-    for table in ("facts", "checks", "sections"):
+    for table in ("fact_values", "checks", "sections"):
         db.conn.executemany(f"DELETE FROM {table} WHERE report_id = ?", [(i,) for i in ids])
     db.execute("DELETE FROM documents WHERE capture_id = ?", [capture_id])
     db.conn.executemany("DELETE FROM reports WHERE id = ?", [(i,) for i in ids])

@@ -81,8 +81,162 @@ SECTIONS_FTS = """
             INSERT INTO sections_fts(rowid, text) VALUES (new.rowid, new.text); END;
     """
 
+# --- step 1: agencies as entities, report history and the indexes the canned queries use --
+AGENCIES = """
+CREATE TABLE agencies (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, region TEXT, region_code TEXT, level TEXT,
+    site_id TEXT REFERENCES sites(id), aliases TEXT NOT NULL DEFAULT '[]'
+);
+ALTER TABLE reports ADD COLUMN agency_id INTEGER REFERENCES agencies(id);
+CREATE INDEX reports_agency_id ON reports(agency_id, year);
+CREATE INDEX reports_year ON reports(year, current);
+CREATE INDEX checks_failed ON checks(rule) WHERE ok = 0;
+CREATE INDEX agencies_region ON agencies(region, level);
+"""
+
+# --- step 2: compact fact storage ----------------------------------------------------
+# One row per (report, key id), WITHOUT ROWID; labels live once in `fact_keys`.  `raw` is
+# NULL when it is exactly the integer written as `value`; `cell` packs the grid position
+# as table*1000000 + row*1000 + col (or a JSON [table, row, col] when row or col >= 1000).
+# `facts` stays readable under its old name and columns as a view.  The row and column
+# labels as written are not kept per fact: the grid position points into the archived
+# capture, and `xxgk parse --provenance` re-reads them.
+FACT_STORAGE = """
+CREATE TABLE fact_keys (
+    id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, table_name TEXT NOT NULL, row_key TEXT NOT NULL,
+    col_key TEXT NOT NULL, label TEXT, row_label TEXT, col_label TEXT, label_en TEXT, unit TEXT,
+    column_name TEXT, versions TEXT
+);
+CREATE TABLE fact_values (
+    report_id INTEGER NOT NULL REFERENCES reports(id), key_id INTEGER NOT NULL REFERENCES fact_keys(id),
+    value NUMERIC, raw TEXT, cell INTEGER,
+    PRIMARY KEY (report_id, key_id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO fact_keys (key, table_name, row_key, col_key, label)
+    SELECT key, table_name, row_key, col_key, label FROM facts GROUP BY key ORDER BY min(rowid);
+INSERT INTO fact_values (report_id, key_id, value, raw, cell)
+    SELECT f.report_id, k.id, f.value,
+        CASE WHEN f.grid_row IS NOT NULL AND typeof(f.value) = 'integer' AND f.raw = CAST(f.value AS TEXT)
+             THEN NULL ELSE f.raw END,
+        CASE WHEN f.grid_table IS NULL OR f.grid_row IS NULL OR f.grid_col IS NULL THEN NULL
+             WHEN f.grid_row < 1000 AND f.grid_col < 1000 AND f.grid_table < 2000
+             THEN f.grid_table * 1000000 + f.grid_row * 1000 + f.grid_col
+             ELSE json_array(f.grid_table, f.grid_row, f.grid_col) END
+    FROM facts f JOIN fact_keys k ON k.key = f.key;
+DROP TABLE facts;
+CREATE VIEW facts AS
+    SELECT v.report_id, k.key, k.table_name, k.row_key, k.col_key, v.value,
+        CASE WHEN v.raw IS NULL AND v.cell IS NOT NULL THEN CAST(v.value AS TEXT) ELSE v.raw END AS raw,
+        k.label, k.label_en, k.unit,
+        CASE WHEN typeof(v.cell) = 'integer' THEN v.cell / 1000000 ELSE json_extract(v.cell, '$[0]') END AS grid_table,
+        CASE WHEN typeof(v.cell) = 'integer' THEN v.cell / 1000 % 1000 ELSE json_extract(v.cell, '$[1]') END AS grid_row,
+        CASE WHEN typeof(v.cell) = 'integer' THEN v.cell % 1000 ELSE json_extract(v.cell, '$[2]') END AS grid_col
+    FROM fact_values v JOIN fact_keys k ON k.id = v.key_id;
+"""
+
+# --- step 3: one- and two-character search ------------------------------------------
+# The trigram index needs three characters.  `sections_bigrams` indexes every pair of
+# adjacent characters as one token (plus each run's last character), so a two-character
+# word is one token lookup and a one-character word a prefix query.  `xxgk_bigrams` is
+# registered by `migrate` on every connection that writes.
+SECTIONS_BIGRAMS = """
+CREATE VIRTUAL TABLE sections_bigrams USING fts5(text, content='', tokenize='unicode61');
+INSERT INTO sections_bigrams (rowid, text) SELECT rowid, xxgk_bigrams(text) FROM sections;
+CREATE TRIGGER sections_bi_ai AFTER INSERT ON sections BEGIN
+    INSERT INTO sections_bigrams (rowid, text) VALUES (new.rowid, xxgk_bigrams(new.text)); END;
+CREATE TRIGGER sections_bi_ad AFTER DELETE ON sections BEGIN
+    INSERT INTO sections_bigrams (sections_bigrams, rowid, text) VALUES ('delete', old.rowid, xxgk_bigrams(old.text)); END;
+CREATE TRIGGER sections_bi_au AFTER UPDATE ON sections BEGIN
+    INSERT INTO sections_bigrams (sections_bigrams, rowid, text) VALUES ('delete', old.rowid, xxgk_bigrams(old.text));
+    INSERT INTO sections_bigrams (rowid, text) VALUES (new.rowid, xxgk_bigrams(new.text)); END;
+"""
+
+
+def bigrams(text: str | None) -> str:
+    """`培训工作` → `培训 训工 工作 作`: the tokens `sections_bigrams` indexes."""
+    if not text:
+        return ""
+    return " ".join(text[i:i + 2] for i in range(len(text)))
+
+
+# --- step 4: views that read like the official tables ---------------------------------
+# Frozen with this step (never edit; a later step may DROP and re-CREATE a view).
+VIEW_APPLICATION_ROWS = (
+    "new_received", "carried_over", "granted", "partly_granted", "withheld.state_secret",
+    "withheld.prohibited", "withheld.security", "withheld.third_party", "withheld.internal",
+    "withheld.deliberative", "withheld.enforcement_file", "withheld.admin_query", "unable.not_held",
+    "unable.needs_creation", "unable.unclear", "not_processed.complaint", "not_processed.duplicate",
+    "not_processed.publication", "not_processed.excessive", "not_processed.confirmation", "other",
+    "other.no_correction", "other.no_fee", "other.other", "total", "carried_forward")
+VIEW_APPLICATION_COLS = ("natural_person", "business", "research", "nonprofit", "legal_service", "other_org",
+                         "total")
+VIEW_ACTIVE_KEYS = (
+    ("rules", ("made", "repealed", "in_force", "new_made", "new_published", "total_published")),
+    ("normative_docs", ("made", "repealed", "in_force", "new_made", "new_published", "total_published")),
+    ("licensing", ("decisions", "prev_items", "change")),
+    ("other_services", ("prev_items", "change", "decisions")),
+    ("punishment", ("decisions", "prev_items", "change")),
+    ("coercion", ("decisions", "prev_items", "change")),
+    ("fees", ("amount", "prev_items", "change")),
+    ("procurement", ("items", "amount")),
+)
+VIEW_APPEAL_ROWS = ("review", "suit_direct", "suit_after_review")
+VIEW_APPEAL_COLS = ("upheld", "corrected", "other", "pending", "total")
+
+_REPORT_HEAD = ("r.id AS report_id, a.name AS agency, r.agency AS agency_as_written, a.region, a.level, "
+                "r.year, r.version, r.kind, r.current")
+_REPORT_FROM = "FROM reports r LEFT JOIN agencies a ON a.id = r.agency_id"
+
+
+def _wide_view(name: str, table: str, pairs: list[tuple[str, str]]) -> str:
+    cols = ",\n    ".join(
+        f"(SELECT value FROM fact_values WHERE report_id = r.id AND key_id = "
+        f"(SELECT id FROM fact_keys WHERE key = '{table}.{row}.{col}')) AS {row.replace('.', '_')}__{col}"
+        for row, col in pairs)
+    return f"CREATE VIEW {name} AS SELECT {_REPORT_HEAD},\n    {cols}\n{_REPORT_FROM};\n"
+
+
+VIEWS = (
+    _wide_view("report_applications", "applications",
+               [(r, c) for r in VIEW_APPLICATION_ROWS for c in VIEW_APPLICATION_COLS])
+    + _wide_view("report_active", "active", [(r, c) for r, cs in VIEW_ACTIVE_KEYS for c in cs])
+    + _wide_view("report_appeals", "appeals", [(r, c) for r in VIEW_APPEAL_ROWS for c in VIEW_APPEAL_COLS])
+    + f"""
+CREATE VIEW report_checks AS SELECT {_REPORT_HEAD},
+    (SELECT count(*) FROM checks c WHERE c.report_id = r.id AND c.ok IS NOT NULL) AS n_checked,
+    (SELECT count(*) FROM checks c WHERE c.report_id = r.id AND c.ok = 0) AS n_failed,
+    (SELECT json_group_array(rule) FROM (SELECT rule FROM checks c WHERE c.report_id = r.id AND c.ok = 0
+        ORDER BY rule)) AS failed_rules,
+    (SELECT group_concat(rule || ': ' || coalesce(detail, ''), char(10)) FROM checks c
+        WHERE c.report_id = r.id AND c.ok = 0) AS details
+{_REPORT_FROM};
+CREATE VIEW reports_overview AS SELECT {_REPORT_HEAD}, a.region_code, r.title, r.published,
+    r.n_failed_checks, r.n_warnings,
+    (SELECT json_group_array(rule) FROM (SELECT rule FROM checks c WHERE c.report_id = r.id AND c.ok = 0
+        ORDER BY rule)) AS failed_rules,
+    r.source_url, r.capture_id, r.agency_id
+{_REPORT_FROM};
+CREATE VIEW report_versions AS SELECT r.id AS report_id, r.agency_id, coalesce(a.name, r.agency) AS agency,
+    r.year, r.kind, r.title, r.source_url, r.capture_id, c.fetched_at AS captured_at, r.sha256, r.current,
+    lag(r.id) OVER (PARTITION BY r.source_url ORDER BY r.capture_id, r.id) AS supersedes,
+    row_number() OVER agency_year AS version_no,
+    count(*) OVER (PARTITION BY coalesce(r.agency_id, r.agency), r.year, r.kind) AS n_versions,
+    r.id = last_value(r.id) OVER (agency_year ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+        AS latest
+FROM reports r LEFT JOIN agencies a ON a.id = r.agency_id LEFT JOIN captures c ON c.id = r.capture_id
+WINDOW agency_year AS (PARTITION BY coalesce(r.agency_id, r.agency), r.year, r.kind ORDER BY r.capture_id, r.id);
+CREATE VIEW unresolved_agencies AS SELECT agency AS name, count(*) AS reports,
+    group_concat(DISTINCT site_id) AS sites, min(year) AS first_year, max(year) AS last_year
+FROM reports WHERE agency_id IS NULL GROUP BY agency;
+CREATE VIEW labels AS SELECT column_name, key, label, label_en, unit, versions, table_name FROM fact_keys;
+""")
+
 MIGRATIONS: list[str] = [
     INITIAL + SECTIONS_FTS,
+    AGENCIES,
+    FACT_STORAGE,
+    SECTIONS_BIGRAMS,
+    VIEWS,
 ]
 
 
@@ -92,6 +246,7 @@ def version(db: sqlite_utils.Database) -> int:
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply every pending migration; returns the schema version reached."""
+    db.conn.create_function("xxgk_bigrams", 1, bigrams, deterministic=True)
     current = version(db)
     for n, script in enumerate(MIGRATIONS):
         if n < current:
