@@ -335,7 +335,6 @@ class Mapper:
     # -- header rows
     def header(self, kind: str, label_cells: list[Cell], all_cells: list[Cell]) -> None:
         self.context = kind
-        self.out.tables.add(kind)
         texts = [c for c in all_cells if not is_empty(c.text)]
         if kind == "active":
             allowed = tuple(T.ACTIVE_COLS)
