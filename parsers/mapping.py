@@ -290,14 +290,11 @@ class Mapper:
         self.out.facts[key] = Fact(key, cv.value, cell.text, cell.table, cell.row, cell.col,
                                    row_label, col_label, form)
 
-    def put_missing(self, keys: list[str], row_label: str, cells: list[Cell], form: str, why: str) -> None:
-        """Record cells we saw but cannot place: every key null, one warning."""
+    def put_missing(self, keys: list[str], cells: list[Cell], why: str) -> None:
+        """Cells we saw but cannot place: one warning quoting them; the keys stay null and
+        count as not found (a later copy of the row, e.g. after a page break, may place them)."""
         raws = " ".join(c.text or "∅" for c in cells)
         self.warn(f"{keys[0].rsplit('.', 1)[0]}: {why} [{raws}]; values left null")
-        anchor = cells[0] if cells else None
-        for key in keys:
-            if key not in self.out.facts and anchor is not None:
-                self.out.facts[key] = Fact(key, None, "", anchor.table, anchor.row, -1, row_label, "", form)
 
     @staticmethod
     def _trim(values: list[Cell], n: int) -> list[Cell]:
@@ -412,7 +409,7 @@ class Mapper:
             for col in want:
                 self.put(f"active.{key}.{col}", placed.get(col), label, col_labels[col], form, signed=col == "change")
             return
-        self.put_missing(keys, label, values, form, f"{len(values)} cells for {len(want)} columns")
+        self.put_missing(keys, values, f"{len(values)} cells for {len(want)} columns")
 
     def application_row(self, key: str, label: str, values: list[Cell], form: str, glued: bool) -> None:
         self.context = "applications"
@@ -442,7 +439,7 @@ class Mapper:
                     self.put(f"applications.{key}.{col}", cell, label, col_labels[col], form)
                 return
             why = "no" if not splits else f"{len(splits)}"
-            self.put_missing(keys, label, values, form, f"glued digits with {why} split matching the row sum")
+            self.put_missing(keys, values, f"glued digits with {why} split matching the row sum")
             return
         if len(values) == len(want):
             for col, cell in zip(want, values):
@@ -453,7 +450,7 @@ class Mapper:
             for col in want:
                 self.put(f"applications.{key}.{col}", placed.get(col), label, col_labels[col], form)
             return
-        self.put_missing(keys, label, values, form, f"{len(values)} cells for {len(want)} columns")
+        self.put_missing(keys, values, f"{len(values)} cells for {len(want)} columns")
 
     def appeals_row(self, label: str, values: list[Cell], form: str) -> None:
         self.out.tables.add("appeals")
@@ -466,8 +463,7 @@ class Mapper:
                 self.put(f"appeals.{w}", cell, label or "行政复议、行政诉讼", col_labels[w], form)
             self.context = None
             return
-        self.put_missing(keys, label or "行政复议、行政诉讼", values, form,
-                         f"{len(values)} cells for {len(want)} columns")
+        self.put_missing(keys, values, f"{len(values)} cells for {len(want)} columns")
         self.context = None
 
     def run(self) -> Mapped:
