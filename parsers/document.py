@@ -111,11 +111,12 @@ def _is_report(report: Report, mapped: Mapped) -> bool:
 
 
 def _fill(report: Report, mapped: Mapped) -> None:
-    report.version = mapped.version
+    # no table of either template: a 2008-2018 style report with free-form tables
+    report.version = mapped.version or "legacy"
     report.applications_layout = mapped.applications_layout
     report.found = mapped.facts
     report.warnings = mapped.warnings + report.warnings
-    keys = T.TEMPLATES[report.version].keys() if report.version else []
+    keys = T.TEMPLATES[report.version].keys() if report.version in T.TEMPLATES else []
     facts = {k: None for k in keys}
     for key, fact in mapped.facts.items():
         facts[key] = fact.value

@@ -9,11 +9,13 @@ as an integer), so `values.parse_value` reads every form the same way.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from io import BytesIO
 
 from .binary import Extracted
 from .cells import Cell, Row
+from .sections import find_headings
 
 MAX_ROWS = 2000
 MAX_COLS = 64
@@ -33,7 +35,15 @@ def _text(value) -> str:
     return " ".join(str(value).split())
 
 
-def sheet_rows(ws, index: int) -> list[Row]:
+def _heading(text: str) -> bool:
+    return bool(find_headings([text]))
+
+
+def sheet_rows(ws, first_table: int) -> tuple[list[Row], int]:
+    """Rows of one worksheet; a blank row or a section heading ends a table (real sheets
+    stack the three tables one under the other).  Returns the rows and the next index."""
+    index = first_table
+    gap = False
     merged: dict[tuple[int, int], tuple[int, int, int]] = {}  # (row, col) → origin row, col, span
     for rng in ws.merged_cells.ranges:
         span = rng.max_col - rng.min_col + 1
@@ -55,9 +65,15 @@ def sheet_rows(ws, index: int) -> list[Row]:
                 continue  # covered by the merged cell's span
             text = _text(ws.cell(orow, ocol).value)
             cells.append(Cell(text, index, r - 1, c - 1, span, (orow - 1, ocol - 1), continued=orow != r))
-        if any(cell.text for cell in cells):
-            rows.append(Row(cells, "xlsx"))
-    return rows
+        written = [c for c in cells if c.text and not c.continued]
+        if not any(c.text for c in cells):
+            gap = gap or bool(rows)  # a blank row: the next table starts below it
+            continue
+        if rows and (gap or (len(written) == 1 and written[0].span == 1 and _heading(written[0].text))):
+            index += 1
+            gap = False
+        rows.append(Row([replace(c, table=index) for c in cells], "xlsx"))
+    return rows, index + 1
 
 
 def xlsx_content(data: bytes) -> Extracted:
@@ -67,8 +83,9 @@ def xlsx_content(data: bytes) -> Extracted:
     out = Extracted()
     title = wb.properties.title
     out.title = title.strip() if title and title.strip() else None
-    for index, ws in enumerate(wb.worksheets):
-        rows = sheet_rows(ws, index)
+    index = 0
+    for ws in wb.worksheets:
+        rows, index = sheet_rows(ws, index)
         out.rows.extend(rows)
         for row in rows:
             texts = [c.text for c in row.cells if not c.continued and c.text]
