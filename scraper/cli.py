@@ -14,7 +14,7 @@ import click
 
 import parsers
 
-from . import archive
+from . import archive, convert
 from .registry import RegistryError, load_registry, rebase
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -131,7 +131,7 @@ def parse(inputs, as_json, provenance):
             click.echo(f"error: {item}: {exc}", err=True)
             unreadable += 1
             continue
-        report = parsers.parse(data, url=url, content_type=ctype)
+        report = convert.parse(data, url=url, content_type=ctype)  # DOC/WPS/XLS via LibreOffice
         if as_json:
             click.echo(json.dumps(report.to_json(provenance=provenance), ensure_ascii=False))
         else:

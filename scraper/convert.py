@@ -1,0 +1,88 @@
+"""Old binary office files (DOC, WPS, XLS, ET) → DOCX/XLSX with LibreOffice in headless mode.
+
+This is IO (a subprocess), so it lives here and not in `parsers/`: `xxgk parse` and the
+crawler call `prepare()` before `parsers.parse`.  Without `soffice` the bytes pass through
+unchanged and the parser records the document as `needs_conversion`.  Each conversion
+runs with its own throw-away LibreOffice profile, so parallel conversions (or a desktop
+LibreOffice) never share a lock, and under a time limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from parsers.binary import CONVERT_TO, binary_form
+
+log = logging.getLogger("xxgk.convert")
+TIMEOUT = 120  # seconds for one conversion
+MAX_BYTES = 50 << 20
+_FILTERS = {"docx": "docx:MS Word 2007 XML", "xlsx": "xlsx:Calc MS Excel 2007 XML"}
+
+
+@dataclass
+class Prepared:
+    data: bytes
+    form: str | None  # the form as published (doc, wps, xls, et, pdf, …); None for text/HTML
+    converted: bool = False
+    problem: str | None = None  # why a conversion that was needed did not happen
+
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def convert(data: bytes, form: str, *, timeout: float = TIMEOUT) -> bytes:
+    """Bytes of `form` (doc, wps, xls, et) converted to docx/xlsx; raises RuntimeError."""
+    exe = soffice()
+    if exe is None:
+        raise RuntimeError("LibreOffice (soffice) is not installed")
+    if len(data) > MAX_BYTES:
+        raise RuntimeError(f"{len(data)} bytes: too large to convert")
+    target = CONVERT_TO[form]
+    with tempfile.TemporaryDirectory(prefix="xxgk-convert-") as tmp:
+        src = Path(tmp) / f"input.{form}"
+        src.write_bytes(data)
+        out = Path(tmp) / "out"
+        cmd = [exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--norestore", "--nologo",
+               "--nodefault", "--nolockcheck", "--convert-to", _FILTERS[target], "--outdir", str(out), str(src)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeError(f"LibreOffice took longer than {timeout:.0f}s") from exc
+        result = out / f"input.{target}"
+        if not result.exists():
+            why = (proc.stderr or proc.stdout or b"").decode("utf-8", "replace").strip()[:200]
+            raise RuntimeError(f"LibreOffice wrote no {target} (exit {proc.returncode}) {why}".strip())
+        return result.read_bytes()
+
+
+def prepare(data: bytes, url: str | None = None, content_type: str | None = None) -> Prepared:
+    """The bytes to give `parsers.parse`: converted when the form needs it and LibreOffice
+    is here; otherwise unchanged (the parser then says `needs_conversion`)."""
+    form = binary_form(data, url, content_type)
+    if form not in CONVERT_TO:
+        return Prepared(data, form)
+    try:
+        return Prepared(convert(data, form), form, converted=True)
+    except RuntimeError as exc:
+        log.warning("cannot convert %s (%s): %s", url or "document", form, exc)
+        return Prepared(data, form, problem=str(exc))
+
+
+def parse(data: bytes, *, url: str | None = None, content_type: str | None = None):
+    """`parsers.parse` after `prepare`: a converted file keeps its published form in
+    `report.form` (e.g. `doc`), and a failed conversion says why in the warnings."""
+    import parsers
+
+    prepared = prepare(data, url, content_type)
+    report = parsers.parse(prepared.data, url=url, content_type=None if prepared.converted else content_type)
+    if prepared.converted:
+        report.form = prepared.form
+    elif prepared.problem:
+        report.warnings.append(f"conversion: {prepared.problem}")
+    return report
