@@ -170,16 +170,26 @@ def _print_report(report) -> None:
 
 @cli.command()
 @click.option("--db", "db_path", default="archive.db", show_default=True)
-def reparse(db_path):
-    """Re-parse every archived capture with the current parsers (no network)."""
+@click.option("--registry", default=None, help="Site registry (TOML) to refresh agencies and aliases from first.")
+def reparse(db_path, registry):
+    """Re-parse every archived capture with the current parsers (no network);
+    links every report to its agency again."""
+    from .agencies import assign_all
     from .reparse import reparse_all
 
     if not Path(db_path).exists():
         raise click.UsageError(f"{db_path}: no such archive")
+    try:
+        sites = load_registry(registry) if registry else None
+    except RegistryError as exc:
+        raise click.UsageError(str(exc)) from exc
     db = archive.open_archive(db_path)
+    if sites:
+        archive.upsert_sites(db, sites)
     stats = reparse_all(db)
+    linked = assign_all(db)
     click.echo(f"reparsed {stats['parsed']}, reports {stats['reports']}, not reports {stats['other']}, "
-               f"errors {stats['errors']}")
+               f"errors {stats['errors']}, agency unresolved {linked['unresolved']}")
     sys.exit(EXIT_FAILED if stats["errors"] else 0)
 
 
@@ -187,7 +197,8 @@ def reparse(db_path):
 @click.option("--db", "db_path", default="archive.db", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print every finding as JSON.")
 def check(db_path, as_json):
-    """Cross-report checks: carry-over links, in-force flow, duplicate reports."""
+    """Cross-report checks: carry-over links, in-force flow, duplicate reports; lists
+    agency names that resolve to no agency."""
     from .crosscheck import run_crosschecks
 
     if not Path(db_path).exists():
@@ -199,7 +210,10 @@ def check(db_path, as_json):
     else:
         for rule, items in findings.items():
             failed = [i for i in items if i.get("ok") is False]
-            click.echo(f"{rule}: {len(items)} checked, {len(failed)} failed")
+            if rule == "agencies.unresolved":
+                click.echo(f"{rule}: {len(items)} names resolve to no agency")
+            else:
+                click.echo(f"{rule}: {len(items)} checked, {len(failed)} failed")
             for i in failed:
                 click.echo(f"  {i['agency']} {i.get('year', '')}: {i['detail']}")
 

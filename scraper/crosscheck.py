@@ -2,8 +2,9 @@
 
 `applications.carry_link`: carried_over(N).total = carried_forward(N-1).total;
 `active.in_force_flow` (2021 tables): in_force(N) = in_force(N-1) + made(N) - repealed(N);
-`duplicates`: one agency and year published more than once.
-Agencies are matched on their normalized name.
+`duplicates`: one agency, year and kind published more than once (at different URLs);
+`agencies.unresolved`: report agency names that match no agency (listed, never guessed).
+Reports are matched across years by `agency_id` (agencies.py), never by spelling.
 """
 
 from __future__ import annotations
@@ -12,43 +13,48 @@ import sqlite_utils
 
 from parsers.checks import compare
 
+from .agencies import unresolved
 
-def _facts(db: sqlite_utils.Database, keys: list[str]) -> dict[tuple[str, int], dict]:
+Key = tuple[int, str, int]  # agency_id, kind, year
+
+
+def _facts(db: sqlite_utils.Database, keys: list[str]) -> tuple[dict[Key, dict], dict[int, str]]:
     marks = ",".join("?" * len(keys))
-    out: dict[tuple[str, int], dict] = {}
-    for agency, year, rid, version, key, value in db.execute(
-            f"""SELECT r.agency, r.year, r.id, r.version, f.key, f.value FROM reports r
-                JOIN facts f ON f.report_id = r.id
-                WHERE r.current = 1 AND r.agency IS NOT NULL AND r.year IS NOT NULL AND f.key IN ({marks})
+    out: dict[Key, dict] = {}
+    for agency_id, kind, year, rid, version, key, value in db.execute(
+            f"""SELECT r.agency_id, coalesce(r.kind, ''), r.year, r.id, r.version, k.key, v.value FROM reports r
+                JOIN fact_values v ON v.report_id = r.id JOIN fact_keys k ON k.id = v.key_id
+                WHERE r.current = 1 AND r.agency_id IS NOT NULL AND r.year IS NOT NULL AND k.key IN ({marks})
                 ORDER BY r.id""", keys):
-        entry = out.setdefault((agency, year), {"report_id": rid, "version": version})
-        if entry["report_id"] == rid:
+        entry = out.setdefault((agency_id, kind, year), {"report_id": rid, "version": version})
+        if entry["report_id"] == rid:  # a duplicate (agency, year) is reported by `duplicates`
             entry[key] = value
-    return out
+    names = dict(db.execute("SELECT id, name FROM agencies").fetchall())
+    return out, names
 
 
 def carry_link(db: sqlite_utils.Database) -> list[dict]:
-    data = _facts(db, ["applications.carried_over.total", "applications.carried_forward.total"])
+    data, names = _facts(db, ["applications.carried_over.total", "applications.carried_forward.total"])
     found = []
-    for (agency, year), cur in sorted(data.items()):
-        prev = data.get((agency, year - 1))
+    for (agency_id, kind, year), cur in sorted(data.items()):
+        prev = data.get((agency_id, kind, year - 1))
         if prev is None:
             continue
         a, b = cur.get("applications.carried_over.total"), prev.get("applications.carried_forward.total")
         if a is None or b is None:
             continue
-        ok = compare(a, b)
-        found.append({"agency": agency, "year": year, "report_id": cur["report_id"], "ok": ok,
+        found.append({"agency": names[agency_id], "agency_id": agency_id, "year": year,
+                      "report_id": cur["report_id"], "previous_report_id": prev["report_id"], "ok": compare(a, b),
                       "detail": f"carried over {a} in {year}, carried forward {b} in {year - 1}"})
     return found
 
 
 def in_force_flow(db: sqlite_utils.Database) -> list[dict]:
     keys = [f"active.{r}.{c}" for r in ("rules", "normative_docs") for c in ("made", "repealed", "in_force")]
-    data = _facts(db, keys)
+    data, names = _facts(db, keys)
     found = []
-    for (agency, year), cur in sorted(data.items()):
-        prev = data.get((agency, year - 1))
+    for (agency_id, kind, year), cur in sorted(data.items()):
+        prev = data.get((agency_id, kind, year - 1))
         if prev is None or cur["version"] != "2021" or prev["version"] != "2021":
             continue
         for row in ("rules", "normative_docs"):
@@ -56,20 +62,24 @@ def in_force_flow(db: sqlite_utils.Database) -> list[dict]:
             before = prev.get(f"active.{row}.in_force")
             if None in (made, repealed, now, before):
                 continue
-            ok = compare(now, before + made - repealed)
-            found.append({"agency": agency, "year": year, "report_id": cur["report_id"], "ok": ok,
+            found.append({"agency": names[agency_id], "agency_id": agency_id, "year": year,
+                          "report_id": cur["report_id"], "previous_report_id": prev["report_id"],
+                          "ok": compare(now, before + made - repealed),
                           "detail": f"{row}: in force {now} vs {before}+{made}-{repealed}"})
     return found
 
 
 def duplicates(db: sqlite_utils.Database) -> list[dict]:
-    rows = db.execute("""SELECT agency, year, group_concat(id), group_concat(source_url, ' | '), count(*)
-                         FROM reports WHERE current = 1 AND agency IS NOT NULL AND year IS NOT NULL
-                         GROUP BY agency, year HAVING count(*) > 1""").fetchall()
-    return [{"agency": a, "year": y, "report_ids": ids, "ok": False,
-             "detail": f"{n} reports: {urls}"} for a, y, ids, urls, n in rows]
+    rows = db.execute("""SELECT a.name, r.agency_id, r.year, group_concat(r.id), group_concat(r.source_url, ' | '),
+                                count(*)
+                         FROM reports r JOIN agencies a ON a.id = r.agency_id
+                         WHERE r.current = 1 AND r.year IS NOT NULL
+                         GROUP BY r.agency_id, r.year, coalesce(r.kind, '') HAVING count(*) > 1
+                         ORDER BY a.name, r.year""").fetchall()
+    return [{"agency": a, "agency_id": i, "year": y, "report_ids": ids, "ok": False,
+             "detail": f"{n} reports: {urls}"} for a, i, y, ids, urls, n in rows]
 
 
 def run_crosschecks(db: sqlite_utils.Database) -> dict[str, list[dict]]:
     return {"applications.carry_link": carry_link(db), "active.in_force_flow": in_force_flow(db),
-            "duplicates": duplicates(db)}
+            "duplicates": duplicates(db), "agencies.unresolved": unresolved(db)}

@@ -231,12 +231,55 @@ FROM reports WHERE agency_id IS NULL GROUP BY agency;
 CREATE VIEW labels AS SELECT column_name, key, label, label_en, unit, versions, table_name FROM fact_keys;
 """)
 
+# --- step 5: one row of headline figures per report (what the canned queries read) ----
+def _fact(key: str) -> str:
+    return (f"(SELECT value FROM fact_values WHERE report_id = r.id AND key_id = "
+            f"(SELECT id FROM fact_keys WHERE key = '{key}'))")
+
+
+def _group_sum(row_prefix: str, n: int) -> str:
+    """The sum of a group's `total` cells, NULL unless all n are numbers (never a partial sum)."""
+    return (f"(SELECT CASE WHEN count(v.value) = {n} THEN sum(v.value) END FROM fact_values v "
+            f"WHERE v.report_id = r.id AND v.key_id IN (SELECT id FROM fact_keys WHERE table_name = 'applications' "
+            f"AND row_key LIKE '{row_prefix}.%' AND col_key = 'total'))")
+
+
+SUMMARY = f"""
+CREATE VIEW report_summary AS SELECT {_REPORT_HEAD}, r.agency_id, r.published, r.title,
+    {_fact('applications.new_received.total')} AS new_received,
+    {_fact('applications.carried_over.total')} AS carried_over,
+    {_fact('applications.granted.total')} AS granted,
+    {_fact('applications.partly_granted.total')} AS partly_granted,
+    {_group_sum('withheld', 8)} AS withheld,
+    {_group_sum('unable', 3)} AS unable,
+    {_group_sum('not_processed', 5)} AS not_processed,
+    {_fact('applications.total.total')} AS total,
+    {_fact('applications.carried_forward.total')} AS carried_forward,
+    {_fact('appeals.review.total')} AS reviews,
+    {_fact('appeals.suit_direct.total')} + {_fact('appeals.suit_after_review.total')} AS lawsuits,
+    r.n_failed_checks, r.source_url, r.capture_id
+{_REPORT_FROM};
+"""
+
+# --- step 6: the documents a report was read from (a page and its attachments) ----------
+REPORT_SOURCES = """
+CREATE TABLE report_sources (
+    report_id INTEGER NOT NULL REFERENCES reports(id), capture_id INTEGER REFERENCES captures(id),
+    url TEXT NOT NULL, role TEXT NOT NULL, form TEXT,
+    filled TEXT, disagreements TEXT,
+    PRIMARY KEY (report_id, url)
+);
+CREATE INDEX report_sources_capture ON report_sources(capture_id);
+"""
+
 MIGRATIONS: list[str] = [
     INITIAL + SECTIONS_FTS,
     AGENCIES,
     FACT_STORAGE,
     SECTIONS_BIGRAMS,
     VIEWS,
+    SUMMARY,
+    REPORT_SOURCES,
 ]
 
 

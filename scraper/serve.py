@@ -23,16 +23,37 @@ def checkpoint(db_path: str | Path) -> None:
 
 
 def metadata_for(db_path: str | Path) -> Path:
-    """The metadata file, with its database section named after this file's stem
-    (Datasette names a database by its file name)."""
-    stem = Path(db_path).stem
-    if stem == "archive":
-        return CONFIG / "metadata.yml"
-    meta = yaml.safe_load((CONFIG / "metadata.yml").read_text(encoding="utf-8"))
-    meta["databases"] = {stem: meta["databases"]["archive"]}
+    """The metadata file for this archive: metadata.yml with its database section named
+    after the file's stem (Datasette names a database by its file name), and the columns of
+    the report_* views described from the fact-key catalogue (Chinese, English, unit)."""
+    meta = metadata(Path(db_path).stem)
     out = Path(tempfile.mkdtemp(prefix="xxgk-meta-")) / "metadata.yml"
-    out.write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
+    out.write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return out
+
+
+def metadata(db_name: str = "archive") -> dict:
+    from .fact_keys import catalogue
+
+    meta = yaml.safe_load((CONFIG / "metadata.yml").read_text(encoding="utf-8"))
+    tables = meta["databases"]["archive"]["tables"]
+    head = tables["report_checks"]["columns"]
+    for view, table in (("report_applications", "applications"), ("report_active", "active"),
+                        ("report_appeals", "appeals")):
+        cols = {k: head[k] for k in ("report_id", "agency", "agency_as_written", "region", "level", "year",
+                                     "version", "kind", "current")}
+        for k in catalogue():
+            if k.table_name == table:
+                unit = f" ({k.unit})" if k.unit else " (unit as written · 单位以原文为准)"
+                cols[k.column_name] = f"{k.label}{unit} · {k.label_en} · {k.key}"
+        tables[view].setdefault("columns", {}).update(cols)
+    meta["databases"] = {db_name: meta["databases"]["archive"]}
+    meta["description_html"] = meta["description_html"].replace('href="/archive/', f'href="/{db_name}/')
+    for dashboard in (meta.get("plugins", {}).get("datasette-dashboards") or {}).values():
+        for chart in dashboard.get("charts", {}).values():
+            if chart.get("db") == "archive":
+                chart["db"] = db_name
+    return meta
 
 
 def datasette_args(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
