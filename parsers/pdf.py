@@ -68,11 +68,37 @@ class Line:
 
 @dataclass
 class Grid:
-    """A ruled table: rows of (text, grid row of origin, first col, span)."""
-    rows: list[list[tuple[str, int, int, int]]]
-    ncols: int
-    top: float
-    bottom: float
+    """A ruled table: its cells as (text, first row, last row + 1, x0, x1); grid columns
+    are fixed only once a table continued on the next page has been joined to it."""
+    cells: list[tuple[str, int, int, float, float]]
+    nrows: int
+    x0: float
+    x1: float
+
+    def join(self, other: "Grid") -> None:
+        self.cells += [(t, r0 + self.nrows, r1 + self.nrows, a, b) for t, r0, r1, a, b in other.cells]
+        self.nrows += other.nrows
+
+    def continues(self, other: "Grid") -> bool:
+        """Same outer edges and most column edges shared: the same table on the next page."""
+        if abs(self.x0 - other.x0) > EDGE_TOL or abs(self.x1 - other.x1) > EDGE_TOL:
+            return False
+        mine = _edges([c[3] for c in self.cells] + [c[4] for c in self.cells])
+        theirs = _edges([c[3] for c in other.cells] + [c[4] for c in other.cells])
+        shared = sum(1 for x in theirs if any(abs(x - y) <= EDGE_TOL for y in mine))
+        return shared >= 0.5 * min(len(mine), len(theirs))
+
+    def rows(self) -> list[list[tuple[str, int, int, int]]]:
+        """Rows of (text, row of origin, first col, span), one entry per distinct cell."""
+        xs = _edges([c[3] for c in self.cells] + [c[4] for c in self.cells])
+        occupied: list[dict[int, tuple[str, int, int, int]]] = [{} for _ in range(self.nrows)]
+        for text, r0, r1, a, b in self.cells:
+            c0, c1 = _index(xs, a), _index(xs, b)
+            if c1 <= c0:
+                continue
+            for r in range(r0, r1):
+                occupied[r].setdefault(c0, (text, r0, c0, c1 - c0))
+        return [[row[c] for c in sorted(row)] for row in occupied]
 
 
 @dataclass
@@ -176,24 +202,18 @@ def cell_text(words: list[Word]) -> str:
 
 
 def ruled_grid(cells: list[tuple], words: list[Word]) -> Grid | None:
-    """Cell rectangles → a grid of distinct cells per row, spans kept."""
+    """Cell rectangles → a grid of cells (rows fixed, columns fixed later), spans kept."""
     xs = _edges([c[0] for c in cells] + [c[2] for c in cells])
     ys = _edges([c[1] for c in cells] + [c[3] for c in cells])
     if len(xs) < 3 or len(ys) < 3:
         return None  # a box around a title or a note, not a table
-    nrows = len(ys) - 1
-    occupied: list[dict[int, tuple[str, int, int, int]]] = [{} for _ in range(nrows)]
+    out = []
     for bbox in sorted(cells, key=lambda c: (c[1], c[0])):
-        c0, c1 = _index(xs, bbox[0]), _index(xs, bbox[2])
         r0, r1 = _index(ys, bbox[1]), _index(ys, bbox[3])
-        if c1 <= c0 or r1 <= r0:
+        if r1 <= r0 or bbox[2] - bbox[0] <= EDGE_TOL:
             continue
-        text = cell_text([w for w in words if _inside(w, bbox)])
-        spec = (text, r0, c0, c1 - c0)
-        for r in range(r0, r1):
-            occupied[r].setdefault(c0, spec)
-    rows = [[row[c] for c in sorted(row)] for row in occupied]
-    return Grid(rows, len(xs) - 1, ys[0], ys[-1])
+        out.append((cell_text([w for w in words if _inside(w, bbox)]), r0, r1, bbox[0], bbox[2]))
+    return Grid(out, len(ys) - 1, xs[0], xs[-1])
 
 
 # --- unruled tables ------------------------------------------------------------------------
@@ -345,7 +365,7 @@ def _page_items(page, drop: set[int], lines_all: list[Line], words: list[Word]) 
         if grid is None:
             continue
         taken.update(id(w) for w in inside)
-        items.append(Item("ruled", grid.top, grid=grid))
+        items.append(Item("ruled", float(t.bbox[1]), grid=grid))
     free = group_lines([w for w in body if id(w) not in taken])
     blocks = unruled_blocks(free)
     in_block = set()
@@ -355,10 +375,6 @@ def _page_items(page, drop: set[int], lines_all: list[Line], words: list[Word]) 
     items += [Item("line", ln.top, line=ln) for k, ln in enumerate(free) if k not in in_block]
     items.sort(key=lambda it: it.top)
     return items
-
-
-def _same_columns(a: Grid, b: Grid) -> bool:
-    return a.ncols == b.ncols
 
 
 def pdf_content(data: bytes) -> Extracted:
@@ -402,9 +418,8 @@ def _assemble(pages_items: list[list[Item]], out: Extracted) -> None:
             if k == 0 and prev is not None and prev.kind == it.kind == "unruled":
                 prev.lines = prev.lines + it.lines
                 continue
-            if k == 0 and prev is not None and prev.kind == it.kind == "ruled" and _same_columns(prev.grid, it.grid):
-                offset = len(prev.grid.rows)
-                prev.grid.rows += [[(t, r + offset, c, s) for t, r, c, s in row] for row in it.grid.rows]
+            if k == 0 and prev is not None and prev.kind == it.kind == "ruled" and prev.grid.continues(it.grid):
+                prev.grid.join(it.grid)
                 continue
             merged.append(it)
     table = 0
@@ -412,7 +427,7 @@ def _assemble(pages_items: list[list[Item]], out: Extracted) -> None:
         if it.kind == "line":
             out.lines.append(it.line.text)
             continue
-        grid_rows = it.grid.rows if it.kind == "ruled" else unruled_grid(it.lines)
+        grid_rows = it.grid.rows() if it.kind == "ruled" else unruled_grid(it.lines)
         for r, row in enumerate(grid_rows):
             cells = [Cell(text, table, r, col, span, (origin, col), continued=origin != r)
                      for text, origin, col, span in row]

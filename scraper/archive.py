@@ -166,7 +166,7 @@ def record_document(db: sqlite_utils.Database, capture_id: int, url: str | None,
 def delete_reports_of_capture(db: sqlite_utils.Database, capture_id: int) -> None:
     """Drop what was derived from one capture (before re-deriving it); the capture stays."""
     ids = [r[0] for r in db.execute("SELECT id FROM reports WHERE capture_id = ?", [capture_id])]
-    for table in ("fact_values", "checks", "sections"):
+    for table in ("fact_values", "checks", "sections", "report_sources"):
         db.conn.executemany(f"DELETE FROM {table} WHERE report_id = ?", [(i,) for i in ids])
     db.execute("DELETE FROM documents WHERE capture_id = ?", [capture_id])
     db.conn.executemany("DELETE FROM reports WHERE id = ?", [(i,) for i in ids])

@@ -29,6 +29,7 @@ from parsers.decode import decode
 from . import archive
 from .adapters import discover
 from .adapters.base import ATTACHMENT
+from .attachments import parse_document, save_attachment
 from .fetch import Fetcher, Response, Result
 from .registry import Site
 
@@ -61,7 +62,7 @@ def _iso(ts: float) -> str:
 def _parse(resp: Response):
     """parsers.parse, with a crash turned into a value (run in a worker thread)."""
     try:
-        return parsers.parse(resp.body or b"", url=resp.url, content_type=resp.content_type)
+        return parse_document(resp.body or b"", resp.url, resp.content_type)  # DOC/WPS/XLS converted first
     except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the capture
         log.exception("parser crashed on %s", resp.url)
         return exc
@@ -147,7 +148,7 @@ class Crawl:
         fresh = (final is not None and final.status == 200 and final.body is not None and not final.error
                  and not final.blocked and final.sha256 != old_sha)
         parsed = None
-        if fresh and role == "report":
+        if fresh and role in ("report", "attachment"):
             parsed = await asyncio.to_thread(_parse, final)
         # from here on no await: this URL's whole outcome is one transaction
         with archive.transaction(self.db):
@@ -209,8 +210,10 @@ class Crawl:
     def _handle(self, site: Site, resp: Response, role: str, depth: int, capture_id: int, parsed) -> None:
         """Follow a new body's links (lists: reports and pages; reports: attachments) and
         save what was parsed; called inside the URL's transaction."""
-        if role == "attachment":
-            return  # bytes archived; attachment parsing reads them from the archive
+        if role == "attachment":  # merged into its page's report, or a report of its own
+            if save_attachment(self.db, site.id, capture_id, parsed) == "new":
+                self.summary.new_reports += 1
+            return
         body = resp.body or b""
         is_report = False
         if role == "report":
