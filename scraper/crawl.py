@@ -80,8 +80,8 @@ class Crawl:
         self.run_id: int | None = None
         self._named_hosts: set[str] = set()  # hosts already named as deferred in this run
         for s in sites:
-            for host in s.netlocs | s.hosts:
-                fetcher.allow(host, s.delay)
+            for netloc in s.netlocs:  # start hosts (with their ports) and `allow`
+                fetcher.allow(netloc, s.delay)
 
     # -- frontier
     def _seed(self) -> None:
@@ -201,7 +201,10 @@ class Crawl:
             return "deferred"
         if final.error or final.status is None:
             self._fail(site.id, url, final.error or "no response")
-            return "deferred" if self.fetcher.state(final.url).deferred else "failed"
+            if self.fetcher.state(final.url).deferred:  # Retry-After too long: named here, once
+                self._named_hosts.add(urlsplit(final.url).netloc)
+                return "deferred"
+            return "failed"
         if final.status == 304 or 200 <= final.status < 300:
             return "done"
         self._fail(site.id, url, f"HTTP {final.status}")

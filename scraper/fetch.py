@@ -120,9 +120,16 @@ def _is_ip(host: str) -> bool:
         return False
 
 
-def decode_robots(body: bytes) -> str:
-    """robots.txt as text whatever its encoding: BOMs honoured, UTF-8 tried first, then
-    GB18030 (a superset of GBK/GB2312, common on Chinese sites); never raises."""
+def decode_robots(body: bytes, content_type: str | None = None) -> str:
+    """robots.txt as text whatever its encoding: BOMs honoured, then a charset in the
+    Content-Type header, then UTF-8, then GB18030 (a superset of GBK/GB2312, common on
+    Chinese sites); never raises."""
+    m = re.search(r"charset\s*=\s*[\"']?([\w\-]+)", content_type or "", re.I)
+    if m and not body.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return body.decode(m.group(1)).lstrip("\ufeff")
+        except (LookupError, UnicodeDecodeError):
+            pass
     for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
                        (codecs.BOM_UTF16_BE, "utf-16-be")):
         if body.startswith(bom):
@@ -187,6 +194,19 @@ class _Decoder:
         return b"".join(parts)
 
 
+def _netloc_key(url: str) -> str:
+    """host, or host:port when the port is not the scheme's default: one key per server."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return host if port is None or port == default else f"{host}:{port}"
+
+
 async def _system_resolver(host: str, port: int) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [i[4][0] for i in infos]
@@ -227,7 +247,7 @@ class Fetcher:
     # -- what may be asked
     def allow(self, netloc_or_host: str, delay: float) -> None:
         """Let the fetcher ask this host (or host:port), with this delay between requests."""
-        key = netloc_or_host.lower()
+        key = _netloc_key(f"http://{netloc_or_host}")
         self.allowed[key] = max(delay, self.allowed.get(key, 0.0))  # sites sharing a host: the slowest wins
         self.named_hosts.add(urlsplit(f"//{key}").hostname or key)
 
@@ -236,15 +256,14 @@ class Fetcher:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return f"not an http(s) URL: {url}"
-        if parts.netloc.lower() not in self.allowed and parts.hostname.lower() not in self.allowed:
+        if _netloc_key(url) not in self.allowed:
             return f"host not in the registry: {parts.netloc}"
         return None
 
     def state(self, url: str) -> HostState:
-        key = urlsplit(url).netloc.lower()
+        key = _netloc_key(url)
         if key not in self.hosts:
-            host = (urlsplit(url).hostname or "").lower()
-            self.hosts[key] = HostState(self.allowed.get(key, self.allowed.get(host, 1.0)))
+            self.hosts[key] = HostState(self.allowed.get(key, 1.0))
         return self.hosts[key]
 
     async def _address_ok(self, url: str) -> str | None:
@@ -337,7 +356,7 @@ class Fetcher:
             break
         if resp.status is not None and 200 <= resp.status < 300 and resp.body is not None:
             try:
-                hs.robots = Protego.parse(decode_robots(resp.body))
+                hs.robots = Protego.parse(decode_robots(resp.body, resp.content_type))
                 hs.robots_state = "ok"
             except Exception:  # noqa: BLE001 - an unreadable robots.txt allows, like a missing one
                 hs.robots_state = "allow-all"

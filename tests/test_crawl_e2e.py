@@ -103,7 +103,7 @@ def test_registry_errors_are_usage_errors(tmp_path):
     bad.write_text('[[site]]\nid = "Bad Id"\nname = "x"\nstart = ["http://127.0.0.1:1/"]\n', encoding="utf-8")
     result, _db = _crawl(tmp_path, str(bad))
     assert result.exit_code == 2
-    assert "sites.toml:1" in result.output and "'id'" in result.output
+    assert "sites.toml:2" in result.output and "'id'" in result.output  # the line of the field
 
 
 @pytest.mark.parametrize("body", [b"", b"\xff\xfe\x00garbage", b"<html><body><table><tr><td colspan=99999>x"])
