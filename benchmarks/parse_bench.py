@@ -1,0 +1,59 @@
+"""Parse speed against pandas.read_html on the same bytes, measured in the same run.
+
+    .venv/bin/python benchmarks/parse_bench.py [REPEATS]
+
+Pages: the ~350 KB Word-exported report (style bloat, the tables ~10-15% of the bytes) and
+the ~60 KB report from fixtures/reports/.  For each: median ms of our full parse
+(`parsers.parse`: decoding, tables, facts, metadata, sections, checks) and of
+`pandas.read_html` (which only reads the tables into DataFrames), and the ratio.
+Target (issue 3): ours <= 0.5x pandas.  Needs the `bench` extra (pandas, lxml, html5lib).
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pandas  # noqa: E402
+
+import parsers  # noqa: E402
+
+PAGES = ("linjiang-czj-2021-350k.html", "donghu-wjw-2021-60k.html")
+TARGET = 0.5
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up (imports, caches)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main(repeats: int = 15) -> int:
+    worst = 0.0
+    print(f"{'page':34s} {'KB':>6s} {'ours ms':>9s} {'pandas ms':>10s} {'ratio':>6s}")
+    for name in PAGES:
+        data = (ROOT / "fixtures" / "reports" / name).read_bytes()
+        report = parsers.parse(data, url=name)
+        filled = sum(v is not None for v in report.facts.values())
+        assert filled > 150 and report.checks, f"{name}: the parse must be complete to be timed ({filled} facts)"
+        ours = median_ms(lambda: parsers.parse(data, url=name), repeats)
+        theirs = median_ms(lambda: pandas.read_html(io.BytesIO(data), encoding="utf-8"), repeats)
+        ratio = ours / theirs
+        worst = max(worst, ratio)
+        print(f"{name:34s} {len(data) / 1024:6.0f} {ours:9.1f} {theirs:10.1f} {ratio:6.2f}")
+    print(f"worst ratio {worst:.2f} (target <= {TARGET}): {'OK' if worst <= TARGET else 'MISSED'}")
+    return 0 if worst <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(*(int(a) for a in sys.argv[1:])))
