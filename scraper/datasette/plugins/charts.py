@@ -22,6 +22,7 @@ SCRIPT = """
   const spec = charts[match.slice(6)];
   const box = document.createElement("div");
   box.id = "xxgk-chart";
+  box.style.margin = "1em 0";
   box.setAttribute("aria-label", spec.title || "chart");
   const anchor = document.querySelector(".table-wrapper") || document.querySelector("form.sql");
   anchor.parentNode.insertBefore(box, anchor);
@@ -36,8 +37,9 @@ SCRIPT = """
     .then(() => fetch(url))
     .then(r => r.json())
     .then(rows => {
-      const full = Object.assign({$schema: "https://vega.github.io/schema/vega-lite/v5.json", width: "container",
-                                  height: 280}, spec, {data: {values: rows}});
+      const width = Math.max(320, Math.min(900, (box.parentNode.clientWidth || 800) - 160));
+      const full = Object.assign({$schema: "https://vega.github.io/schema/vega-lite/v5.json", width: width,
+                                  height: 260}, spec, {data: {values: rows}});
       return vegaEmbed(box, full, {actions: false, renderer: "svg"});
     })
     .then(() => box.setAttribute("data-rendered", "1"))
