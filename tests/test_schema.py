@@ -1,0 +1,89 @@
+"""Schema migrations: an archive written at the first schema version upgrades in place
+with its data kept; a failing step leaves the archive as it was."""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+
+import pytest
+
+from scraper import archive, schema
+
+
+def old_archive(path) -> None:
+    """An archive as schema version 1 wrote it (facts as a table with labels per fact)."""
+    conn = sqlite3.connect(path)
+    for statement in schema._statements(schema.MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version=1")
+    body = "<html>白水县人民政府2020年政府信息公开工作年度报告</html>".encode()
+    conn.execute("INSERT INTO bodies VALUES ('abc', ?, 'zlib', ?)", [len(body), zlib.compress(body)])
+    conn.execute("INSERT INTO sites (id, name) VALUES ('baishui', '白水县人民政府')")
+    conn.execute("INSERT INTO captures (id, site_id, url, fetched_at, status, content_type, sha256, size) "
+                 "VALUES (1, 'baishui', 'http://127.0.0.1:1/r.html', '2021-03-21T00:00:00Z', 200, 'text/html', 'abc', ?)",
+                 [len(body)])
+    conn.execute("INSERT INTO reports (id, site_id, agency, year, version, kind, title, source_url, capture_id, current) "
+                 "VALUES (7, 'baishui', '白水县人民政府', 2020, '2019', 'government', 't', 'http://127.0.0.1:1/r.html', 1, 1)")
+    facts = [("applications.new_received.total", 21, "21", 3, 3, 9),
+             ("applications.granted.total", 10, "10件", 3, 5, 9),
+             ("active.fees.change", None, "—", 1, 8, 3),
+             ("active.licensing.change", None, "2020年1-4月行政许可13件", 1, 1200, 4),
+             ("active.fees.amount", 24252.311082, "24252.311082", 1, 9, 2)]
+    for key, value, raw, t, r, c in facts:
+        table, rest = key.split(".", 1)
+        row, col = rest.rsplit(".", 1)
+        conn.execute("INSERT INTO facts (report_id, key, table_name, row_key, col_key, value, raw, label, row_label, "
+                     "col_label, grid_table, grid_row, grid_col) VALUES (7,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     [key, table, row, col, value, raw, "label", "行", "列", t, r, c])
+    conn.execute("INSERT INTO checks VALUES (7, 'applications.balance', 0, 'total: 21+0 != 20+0')")
+    conn.execute("INSERT INTO sections (report_id, section, text) VALUES (7, 'overview', '本年度组织培训两次，公开信息处理费标准。')")
+    conn.commit()
+    conn.close()
+
+
+def test_an_old_archive_upgrades_in_place_with_its_data(tmp_path):
+    path = tmp_path / "archive.db"
+    old_archive(path)
+    db = archive.open_archive(path)
+    assert schema.version(db) == len(schema.MIGRATIONS)
+    got = {r[0]: r[1:] for r in db.execute(
+        "SELECT key, value, raw, grid_table, grid_row, grid_col, label FROM facts WHERE report_id = 7")}
+    assert got["applications.new_received.total"][:5] == (21, "21", 3, 3, 9)
+    assert got["applications.granted.total"][:5] == (10, "10件", 3, 5, 9)
+    assert got["active.fees.change"][:5] == (None, "—", 1, 8, 3)
+    assert got["active.licensing.change"][:5] == (None, "2020年1-4月行政许可13件", 1, 1200, 4)
+    assert got["active.fees.amount"][:2] == (24252.311082, "24252.311082")
+    assert got["applications.granted.total"][5] == "(一)予以公开 › 总计"  # labels from the catalogue now
+    assert archive.capture_body(db, 1) == "<html>白水县人民政府2020年政府信息公开工作年度报告</html>".encode()
+    assert db.execute("SELECT rule, ok, detail FROM checks WHERE report_id = 7").fetchall() == [
+        ("applications.balance", 0, "total: 21+0 != 20+0")]
+    summary = db.execute("SELECT new_received, granted FROM report_summary WHERE report_id = 7").fetchone()
+    assert summary == (21, 10)
+    # the old section text is searchable with three characters and with two
+    assert db.execute("SELECT rowid FROM sections_fts WHERE sections_fts MATCH '\"信息处理费\"'").fetchall()
+    assert db.execute("SELECT rowid FROM sections_bigrams WHERE sections_bigrams MATCH '\"培训\"'").fetchall()
+    # and the upgraded archive takes new reports and links agencies
+    archive.upsert_sites(db, [type("S", (), dict(id="baishui", name="白水县人民政府", region="白水县", region_code=None,
+                                                 level="county", start=[], allow=[], verified=True, aliases=[]))()])
+    assert db.execute("SELECT agency_id FROM reports WHERE id = 7").fetchone()[0] is not None
+    db.conn.close()
+    again = archive.open_archive(path)  # opening an up-to-date archive changes nothing
+    assert schema.version(again) == len(schema.MIGRATIONS)
+
+
+def test_a_failing_step_leaves_the_archive_as_it_was(tmp_path, monkeypatch):
+    path = tmp_path / "archive.db"
+    old_archive(path)
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3] + ["CREATE TABLE broken (x);\nSELECT no_such_fn();\n"])
+    with pytest.raises(sqlite3.OperationalError):
+        archive.open_archive(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'broken'").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM facts").fetchone()[0] == 5
+
+
+def test_bigrams_cover_every_character():
+    assert schema.bigrams("培训工作") == "培训 训工 工作 作"
+    assert schema.bigrams("") == "" and schema.bigrams(None) == ""
