@@ -169,6 +169,8 @@ def delete_reports_of_capture(db: sqlite_utils.Database, capture_id: int) -> Non
     for table in ("fact_values", "checks", "sections", "report_sources"):
         db.conn.executemany(f"DELETE FROM {table} WHERE report_id = ?", [(i,) for i in ids])
     db.execute("DELETE FROM documents WHERE capture_id = ?", [capture_id])
+    # an attachment merged into one of these reports points at it: unlinked until re-merged
+    db.conn.executemany("UPDATE documents SET report_id = NULL WHERE report_id = ?", [(i,) for i in ids])
     db.conn.executemany("DELETE FROM reports WHERE id = ?", [(i,) for i in ids])
 
 

@@ -156,3 +156,29 @@ def save_attachment(db: sqlite_utils.Database, site_id: str, capture_id: int, re
                                     sha256=att_cap["sha256"] if att_cap else None)
     _sources(db, report_id, [(capture_id, url, "attachment", report.form, None, None)])
     return "new"
+
+
+def reparse_attachments(db: sqlite_utils.Database) -> dict[str, int]:
+    """Parse every archived attachment again and merge it again (after `reparse_all` has
+    re-derived the pages' own reports, which drops earlier merges)."""
+    stats = {"parsed": 0, "reports": 0, "merged": 0, "other": 0, "errors": 0}
+    rows = db.execute(
+        "SELECT id, url, site_id, content_type, sha256 FROM captures WHERE role = 'attachment' AND status = 200 "
+        "AND sha256 IS NOT NULL AND id IN (SELECT min(id) FROM captures WHERE role = 'attachment' AND "
+        "status = 200 AND sha256 IS NOT NULL GROUP BY url, sha256) ORDER BY id").fetchall()
+    for capture_id, url, site_id, ctype, sha in rows:
+        data = archive.body(db, sha)
+        if data is None:
+            continue
+        stats["parsed"] += 1
+        try:
+            report = parse_document(data, url, ctype)
+        except Exception as exc:  # noqa: BLE001 - keep going; the capture is untouched
+            log.exception("parser crashed on capture %s", capture_id)
+            report = exc
+        with archive.transaction(db):
+            archive.delete_reports_of_capture(db, capture_id)
+            outcome = save_attachment(db, site_id, capture_id, report)
+        key = {"new": "reports", "merged": "merged", "failed": "errors"}.get(outcome, "other")
+        stats[key] += 1
+    return stats

@@ -6,9 +6,8 @@ import logging
 
 import sqlite_utils
 
-import parsers
-
-from . import archive
+from . import archive, convert
+from .attachments import reparse_attachments
 
 log = logging.getLogger("xxgk.reparse")
 
@@ -25,7 +24,7 @@ def reparse_all(db: sqlite_utils.Database) -> dict[str, int]:
             continue
         stats["parsed"] += 1
         try:
-            report = parsers.parse(data, url=url, content_type=ctype)
+            report = convert.parse(data, url=url, content_type=ctype)  # DOC/WPS/XLS converted first
         except Exception as exc:  # noqa: BLE001 - keep going; the capture is untouched
             log.exception("parser crashed on capture %s", capture_id)
             stats["errors"] += 1
@@ -42,5 +41,7 @@ def reparse_all(db: sqlite_utils.Database) -> dict[str, int]:
             with db.conn:
                 archive.record_document(db, capture_id, url, report.error or "not a report", None, report.title)
             stats["other"] += 1
+    for key, n in reparse_attachments(db).items():  # attachments merged into the pages again
+        stats[key] = stats.get(key, 0) + n
     archive.mark_current(db)
     return stats

@@ -62,6 +62,13 @@ def test_page_and_its_pdf_become_one_report_with_both_sources(tmp_path):
     assert outcomes[att_id] == "merged" and outcomes[page_id] == "report"
     # the page-only report of the same capture was replaced, not kept beside the merged one
     assert conn.execute("SELECT count(*) FROM reports").fetchone()[0] == 1
+    # `xxgk reparse` derives the same merged report again from the archived bytes alone
+    result = CliRunner().invoke(cli, ["reparse", "--db", str(tmp_path / "archive.db")])
+    assert result.exit_code == 0, result.output
+    current = conn.execute("SELECT id, source_url FROM reports WHERE current = 1").fetchall()
+    assert [r[1] for r in current] == [base + EXP["page"]]
+    assert dict(conn.execute("SELECT key, value FROM facts WHERE report_id = ?", [current[0][0]])) == EXP["facts"]
+    assert conn.execute("SELECT count(*) FROM report_sources WHERE report_id = ?", [current[0][0]]).fetchone()[0] == 2
 
 
 def test_pdf_linked_from_a_short_page_is_a_report_of_its_own(tmp_path):
@@ -84,3 +91,8 @@ def test_pdf_linked_from_a_short_page_is_a_report_of_its_own(tmp_path):
     assert facts == expected
     outcomes = {r[0]: r[1] for r in conn.execute("SELECT url, outcome FROM documents")}
     assert outcomes[base + "/a/t20220118_1.html"] == "not an annual report"
+    result = CliRunner().invoke(cli, ["reparse", "--db", str(tmp_path / "archive.db")])
+    assert result.exit_code == 0, result.output
+    again = conn.execute("SELECT id, source_url FROM reports WHERE current = 1").fetchall()
+    assert [r[1] for r in again] == [base + "/a/report.pdf"]
+    assert conn.execute("SELECT count(*) FROM reports").fetchone()[0] == 1
