@@ -383,15 +383,11 @@ class Fetcher:
         async with self.global_limit:
             await self._wait_turn(hs)
             started = time.monotonic()
-            # the next request to this host starts `delay` after this one started (it
-            # cannot start before this one ends: one request at a time per host); a small
-            # margin keeps the gap the server sees at or above the delay
-            hs.next_start = started + hs.delay + min(0.01, hs.delay * 0.1)
-            self.request_log.append((started, "GET", url))
             resp = Response(url)
+            sent: list[float] = []
             try:
                 async with asyncio.timeout(self.deadline):
-                    await self._send(url, headers, resp)
+                    await self._send(url, headers, resp, sent)
             except (TimeoutError, httpx.TimeoutException) as exc:
                 resp.error = f"timeout: {type(exc).__name__}"
                 resp.body = None
@@ -401,12 +397,24 @@ class Fetcher:
             except (OSError, ValueError, zlib.error) as exc:
                 resp.error = f"{type(exc).__name__}: {exc}"[:500]
                 resp.body = None
+            finally:
+                # The delay runs from the moment the request left (its headers written to
+                # the socket, so no later than the server can have seen it): the next
+                # request to this host starts `delay` after that, and never before this
+                # one has ended (one request at a time per host).  Nothing sent: from now.
+                left = sent[-1] if sent else time.monotonic()
+                hs.next_start = left + hs.delay + min(0.01, hs.delay * 0.01)
+                self.request_log.append((left, "GET", url))
             resp.elapsed_ms = int((time.monotonic() - started) * 1000)
         self._check_waf(resp)
         return resp
 
-    async def _send(self, url: str, headers: dict[str, str], resp: Response) -> None:
-        req = self.client.build_request("GET", url, headers=headers)
+    async def _send(self, url: str, headers: dict[str, str], resp: Response, sent: list[float]) -> None:
+        async def trace(name: str, info: dict) -> None:
+            if name.endswith("send_request_headers.complete"):
+                sent.append(time.monotonic())
+
+        req = self.client.build_request("GET", url, headers=headers, extensions={"trace": trace})
         r = await self.client.send(req, stream=True)
         try:
             resp.status = r.status_code

@@ -3,7 +3,7 @@
 Routes map a path (with or without its query) to a function `(handler) -> None` that
 writes the whole response, so a test can answer 500 then 200, stall, reset the
 connection, send a truncated or endless body, or a challenge page.  Every request is
-logged with its arrival time, for politeness assertions, and the bytes sent are counted.
+logged with its arrival time (the kernel's receive timestamp), for politeness assertions, and the bytes sent are counted.
 Static files get an ETag and answer If-None-Match / If-Modified-Since with 304.
 
 `fixture_web()` serves each agency of fixtures/web/ on its own port (its own host),
@@ -12,13 +12,13 @@ with the Hanweb dataproxy and the query-string pages that agency's files need.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import socket
 import struct
 import threading
 import time
+import zlib
 from contextlib import ExitStack, contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,6 +27,31 @@ from urllib.parse import parse_qsl, urlsplit
 
 Route = Callable[[SimpleHTTPRequestHandler], None]
 FIXTURE_WEB = Path(__file__).resolve().parent.parent / "fixtures" / "web"
+
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
+def _arrival(conn: socket.socket) -> float:
+    """When the request's first byte reached this host, by the kernel's clock
+    (SO_TIMESTAMPNS), so the log's gaps are the network's, not thread scheduling's."""
+    try:
+        data, ancillary, _flags, _addr = conn.recvmsg(1, socket.CMSG_SPACE(16), socket.MSG_PEEK)
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
+                sec, nsec = struct.unpack("qq", value[:16])
+                return sec + nsec / 1e9
+    except OSError:
+        pass
+    return time.time()
+
+
+class _TimestampingServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def server_bind(self):
+        self.socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)  # inherited by accepted sockets
+        super().server_bind()
 
 
 class _Counting:
@@ -58,8 +83,12 @@ class _Handler(SimpleHTTPRequestHandler):
         super().setup()
         self.wfile = _Counting(self.wfile, self)
 
+    def handle_one_request(self):
+        self.arrived = _arrival(self.connection)
+        super().handle_one_request()
+
     def _dispatch(self, method: str) -> None:
-        self.log.append((time.monotonic(), method, self.path, dict(self.headers)))
+        self.log.append((self.arrived, method, self.path, dict(self.headers)))
         self.form = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
         if method == "POST":
             length = int(self.headers.get("Content-Length") or 0)
@@ -197,7 +226,10 @@ def endless(size: int, *, declare: bool = True, chunk: int = 1 << 16) -> Route:
 
 def gzip_bomb(decompressed: int) -> Route:
     """A small gzip body that inflates to `decompressed` bytes."""
-    comp = gzip.compress(b"\0" * decompressed, 9)
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing; built 1 MiB at a time
+    block = bytes(1 << 20)
+    comp = b"".join(z.compress(block[: min(len(block), decompressed - i)])
+                    for i in range(0, decompressed, len(block))) + z.flush()
 
     def route(h: SimpleHTTPRequestHandler) -> None:
         h.send_response(200)
@@ -287,9 +319,8 @@ def serve(folder: str | Path, routes: dict[str, Route] | None = None, *, latency
     def factory(*args, **kwargs):
         return handler(*args, directory=str(folder), **kwargs)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), factory)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server = _TimestampingServer(("127.0.0.1", 0), factory)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield Server(f"http://127.0.0.1:{server.server_address[1]}", log, traffic, table)
