@@ -188,3 +188,14 @@ def test_cli_converts_doc():
     assert result.exit_code == 0, result.output
     got = json.loads(result.output)
     assert got["form"] == "doc" and got["facts"] == EXPECTED["merged-2021.doc"]["facts"]
+
+
+def test_without_libreoffice_the_cli_says_needs_conversion_and_why(monkeypatch):
+    from scraper import convert
+
+    monkeypatch.setattr(convert, "soffice", lambda: None)
+    result = CliRunner().invoke(cli, ["parse", str(ATT / "merged-2021.doc"), "--json"])
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output)
+    assert got["error"] == "needs_conversion"
+    assert "conversion: LibreOffice (soffice) is not installed" in got["warnings"]
