@@ -19,10 +19,27 @@ from .html_grid import cell_text, own_rows
 _WS = re.compile(r"[ \t\r\f\v\u3000\u00a0\u200b\ufeff]+")
 
 
+_PROSE_BLOCKS = 3  # a cell holding this many paragraphs is page layout, not a table cell
+
+
+def is_layout_table(table, cache: dict | None = None) -> bool:
+    """A table used for page layout: it holds other tables, has a single cell, or a
+    cell holding paragraphs of prose (the whole article in one <td>)."""
+    if table.find(".//table") is not None:
+        return True
+    rows = own_rows(table)
+    if not rows or (len(rows) == 1 and sum(1 for _ in rows[0].iterchildren("td", "th")) <= 1):
+        return True
+    for td in table.iter("td", "th"):
+        if len(cell_text(td, cache)) > 200 and sum(1 for _ in td.iter("p", "div", "br", "li")) >= _PROSE_BLOCKS:
+            return True
+    return False
+
+
 def _flatten_tables(body, cache: dict | None) -> None:
     for table in list(body.iter("table")):
-        if table.find(".//table") is not None:
-            continue  # a layout table: its cells are read as blocks
+        if is_layout_table(table, cache):
+            continue  # its cells are read as blocks
         for tr in own_rows(table):
             tds = [td for td in tr if isinstance(td.tag, str) and td.tag in ("td", "th")]
             texts = [cell_text(td, cache) for td in tds]

@@ -298,13 +298,23 @@ class Mapper:
 
     @staticmethod
     def _trim(values: list[Cell], n: int) -> list[Cell]:
+        """Drop empty cells beyond the column count: trailing ones (Word's extra cells),
+        then leading ones (a label drawn over more grid columns than this row's label
+        cells, left behind as empty pieces in pipe rows)."""
         values = list(values)
         while len(values) > n and is_empty(values[-1].text):
             values.pop()
+        while len(values) > n and is_empty(values[0].text):
+            values.pop(0)
         return values
 
     def _by_span(self, values: list[Cell], header: _Header | None, want: list[str]) -> dict[str, Cell] | None:
-        if header is None or not all(c[0] for c in header.cols):
+        """Place cells under the header cells they overlap, when the count differs from
+        the columns (colspans).  Only when the row covers the header's whole width: a row
+        that falls short has lost a cell somewhere, and which one cannot be known."""
+        if header is None or not values or not all(c[0] for c in header.cols):
+            return None
+        if values[0].col > min(c[2] for c in header.cols) or values[-1].end < max(c[3] for c in header.cols):
             return None
         placed: dict[str, Cell] = {}
         for v in values:

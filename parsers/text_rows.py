@@ -24,9 +24,13 @@ _PAGE_MARK = re.compile(r"^\s*(?:[-—–]\s*\d{1,3}\s*[-—–]|第\s*\d{1,3}\s
                         r"|共\s*\d{1,3}\s*页|\d{1,3}\s*/\s*\d{1,3}|page\s*\d+(?:\s*of\s*\d+)?)\s*$", re.I)
 
 
+_ITEM_NUMBER = re.compile(r"(?<![\d.])\d{1,2}[.、](?=\D)")
+
+
 def _is_text_cell(token: str) -> bool:
-    """A non-numeric token that still carries a number (the seed's `2020年1-4月…13件`)."""
-    return bool(re.search(r"\d", strip_numbering(normalize(token))))
+    """A non-numeric token that still carries a number (the seed's `2020年1-4月…13件`);
+    item numbers inside labels (`（三）不予公开1.属于国家秘密`) do not count."""
+    return bool(re.search(r"\d", _ITEM_NUMBER.sub("", strip_numbering(normalize(token)))))
 
 
 def _line_tokens(line: str) -> list[str] | None:

@@ -65,7 +65,8 @@ def looks_numeric(raw: str) -> bool:
 
 @lru_cache(maxsize=16384)
 def parse_value(raw: str, *, signed: bool = False) -> CellValue:
-    """The number written in a cell.  `signed` allows 增N / 减N / +N / -N (本年增/减)."""
+    """The number written in a cell.  `signed` allows 增N / 减N / +N / -N (本年增/减);
+    `+(0) -(0)` and other two-number forms are no number (report-format.md §4)."""
     text = _clean(raw)
     if text in _EMPTY:
         return CellValue(None)
@@ -80,12 +81,6 @@ def parse_value(raw: str, *, signed: bool = False) -> CellValue:
         if m:
             n = _to_number(m.group(2))
             return CellValue(-n if m.group(1) in ("减", "-", "−") else n)
-        m = _PLUS_MINUS.match(text)
-        if m:
-            plus, minus = int(m.group(1)), int(m.group(2))
-            if plus == 0 or minus == 0:
-                return CellValue(plus - minus)
-            return CellValue(None, f"both an increase and a decrease: {raw.strip()}")
     elif re.match(r"^-\d+(?:\.\d+)?$", text):
         return CellValue(None, f"negative count: {raw.strip()}")
     return CellValue(None, f"not a number: {raw.strip()}")
