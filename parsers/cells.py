@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Cell:
     text: str  # raw text of the cell as written (whitespace collapsed)
     table: int  # index of the table in the document (text: index of the table region)
@@ -25,7 +25,7 @@ class Cell:
         return self.col + self.span
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     cells: list[Cell]
     form: str = "html"  # html | text | pdf | docx | xlsx

@@ -7,7 +7,7 @@ import re
 from . import templates as T
 from .checks import run_checks
 from .decode import decode
-from .html_grid import document_tables, parse_html
+from .html_grid import document_tables, new_cache, parse_html
 from .html_text import html_lines
 from .mapping import Mapped, map_rows
 from .metadata import is_report_title, read_meta
@@ -62,7 +62,7 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
     html_title = None
     if _looks_html(text, url, content_type):
         doc = parse_html(text)
-        cache: dict = {}
+        cache = new_cache(doc)
         rows = [row for table in document_tables(doc, cache) for row in table]
         has_images = _image_table(doc)
         lines = html_lines(doc, cache)  # after the grids: it flattens the tables in place

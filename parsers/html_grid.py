@@ -21,13 +21,18 @@ _WS = re.compile(r"[ \t\r\n\u3000\u00a0\u200b\ufeff]+")
 
 def cell_text(el, cache: dict | None = None) -> str:
     """Text of a cell: inline runs joined tight, blocks and <br> as one space.
-    `cache` (one dict per document) saves reading a cell twice (grid and page text)."""
+    `cache` (one dict per document, from `new_cache`) saves reading a cell twice (grid
+    and page text) and knows the layout cells."""
     if cache is None:
-        return _cell_text(el)
+        return "" if el.find(".//table") is not None else _cell_text(el)
     text = cache.get(el)
     if text is None:
-        text = cache[el] = _cell_text(el)
+        text = cache[el] = "" if el in cache["layout"] else _cell_text(el)
     return text
+
+
+def new_cache(doc) -> dict:
+    return {"layout": layout_cells(doc)}
 
 
 _BLOCK_TAGS = ("br", "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "section",
@@ -49,11 +54,20 @@ def mark_blocks(doc) -> None:
             el.remove(child)
 
 
+_STRING = etree.XPath("string()")
+_INVISIBLE = str.maketrans("", "", "\u200b\ufeff")
+
+
 def _cell_text(el) -> str:
-    if el.find(".//table") is not None:
-        return ""  # a layout cell: its content is other tables and prose, never a label
-    text = "".join(el.itertext())
-    return _WS.sub(" ", text).strip() if text else ""
+    text = _STRING(el)
+    if not text:
+        return ""
+    return " ".join(text.translate(_INVISIBLE).split())
+
+
+def layout_cells(doc) -> set:
+    """Cells that hold a nested table: page layout, whose text is never a label."""
+    return {td for table in doc.iter("table") for td in table.iterancestors("td", "th")}
 
 
 def _span(el, name: str) -> int:

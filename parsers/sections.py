@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from .labels import normalize
 
@@ -36,6 +37,7 @@ _CHROME = re.compile(r"(网站主办单位|主办单位[:：]|版权所有|ICP�
                      r"【打印】|【关闭】|分享到|扫一扫|您访问的链接即将离开|上一篇|下一篇)")
 
 
+@lru_cache(maxsize=4096)
 def _score(section: str, body: str) -> float:
     best = max(SequenceMatcher(None, body, normalize(h)).ratio() for h in _HEADINGS[section])
     if any(k in body for k in _KEYWORDS[section]):
