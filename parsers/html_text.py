@@ -12,11 +12,9 @@ after the grids are built: it rewrites the tables it flattens.
 
 from __future__ import annotations
 
-import re
-
 from .html_grid import cell_text, own_rows
 
-_WS = re.compile(r"[ \t\r\f\v\u3000\u00a0\u200b\ufeff]+")
+_INVISIBLE = str.maketrans("", "", "\u200b\ufeff")
 
 
 _PROSE_BLOCKS = 3  # a cell holding this many paragraphs is page layout, not a table cell
@@ -57,5 +55,5 @@ def html_lines(doc, cache: dict | None = None) -> list[str]:
     body = doc.find("body")
     body = body if body is not None else doc
     _flatten_tables(body, cache)
-    lines = [_WS.sub(" ", line).strip() for line in "".join(body.itertext()).split("\n")]
-    return [line for line in lines if line]
+    text = "".join(body.itertext()).translate(_INVISIBLE)
+    return [" ".join(words) for words in (line.split() for line in text.split("\n")) if words]

@@ -142,7 +142,7 @@ def find_year(title: str | None, text: str, published: str | None) -> tuple[int 
 
 def read_meta(lines: list[str], meta: dict[str, str], html_title: str | None, url: str | None) -> Meta:
     title = find_title(lines, meta, html_title)
-    lines = [to_simplified(line) for line in lines[:400]]  # 發布日期, 索引號 on mirror sites
+    lines = to_simplified("\n".join(lines[:400])).split("\n")  # 發布日期, 索引號 on mirror sites
     published = find_published(lines, meta, url)
     text = "\n".join(lines)
     year, how = find_year(title, text, published)
