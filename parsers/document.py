@@ -15,7 +15,6 @@ from .record import Report
 from .sections import split_sections, table_region
 from .text_rows import text_rows
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _HTML_SNIFF = re.compile(r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|table|div|p)\b", re.I | re.S)
 
 
@@ -49,23 +48,27 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
     if isinstance(data, bytes) and (form := binary_form(data, url, content_type)):
         return parse_binary(data, form, url=url)
     report = Report(source=url)
+    raw, raw_encoding = None, None
     if isinstance(data, bytes):
         decoded = decode(data, content_type)
         text = decoded.text
         report.encoding = decoded.encoding
         if decoded.lossy:
             report.warnings.append(f"encoding: bytes not valid {decoded.encoding}; replaced")
+        else:
+            raw, raw_encoding = data, decoded.encoding
     else:
-        text = data
-    text = _CONTROL.sub("", text)  # lxml refuses them, and no report needs them
+        text = data.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become '?'
+    text = text.replace("\x00", "")
     meta: dict[str, str] = {}
     html_title = None
     if _looks_html(text, url, content_type):
-        doc = parse_html(text)
+        doc = parse_html(text, raw, raw_encoding)
         cache = new_cache(doc)
-        rows = [row for table in document_tables(doc, cache) for row in table]
+        tables = document_tables(doc, cache)
+        rows = [row for _table, table_rows in tables for row in table_rows]
         has_images = _image_table(doc)
-        lines = html_lines(doc, cache)  # after the grids: it flattens the tables in place
+        lines = html_lines(doc, tables, cache)  # after the grids: it replaces the tables
         meta = _meta_tags(doc)
         t = doc.find(".//title")
         html_title = "".join(t.itertext()).strip() if t is not None else None

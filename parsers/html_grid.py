@@ -35,6 +35,8 @@ def new_cache(doc) -> dict:
     return {"layout": layout_cells(doc)}
 
 
+# zero-width characters, and control characters lxml would refuse when the text is set back
+_INVISIBLE = str.maketrans("", "", "\u200b\ufeff" + "".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32), 127])))
 _BLOCK_TAGS = ("br", "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "section",
                "article", "header", "footer", "nav", "dt", "dd", "dl", "blockquote", "pre", "form",
                "center", "hr", "address", "figure", "figcaption", "main", "aside", "tr", "table")
@@ -45,9 +47,14 @@ def mark_blocks(doc) -> None:
     plain `itertext()` join (C speed) that still keeps `<p>4</p><p>5</p>` apart (a cell's
     text folds the newlines to spaces; page text splits lines on them)."""
     for el in doc.iter(*_BLOCK_TAGS):
-        el.tail = "\n" + el.tail if el.tail else "\n"
-        if el.tag not in ("br", "hr"):
-            el.text = "\n" + el.text if el.text else "\n"
+        try:
+            el.tail = "\n" + el.tail if el.tail else "\n"
+            if el.tag not in ("br", "hr"):
+                el.text = "\n" + el.text if el.text else "\n"
+        except ValueError:  # control characters lxml parsed but will not take back
+            el.tail = "\n" + (el.tail or "").translate(_INVISIBLE)
+            if el.tag not in ("br", "hr"):
+                el.text = "\n" + (el.text or "").translate(_INVISIBLE)
     for el in doc.iter("script", "style", "noscript", "template"):
         el.text = None
         for child in list(el):
@@ -55,7 +62,6 @@ def mark_blocks(doc) -> None:
 
 
 _STRING = etree.XPath("string()")
-_INVISIBLE = str.maketrans("", "", "\u200b\ufeff")
 
 
 def _cell_text(el) -> str:
@@ -124,24 +130,35 @@ def table_grid(table, index: int, cache: dict | None = None) -> list[Row]:
     return rows
 
 
-def document_tables(doc, cache: dict | None = None) -> list[list[Row]]:
-    """Every table of a parsed lxml document, innermost content kept per table."""
-    return [table_grid(t, i, cache) for i, t in enumerate(doc.iter("table"))]
+def document_tables(doc, cache: dict | None = None) -> list[tuple[object, list[Row]]]:
+    """Every table of a parsed lxml document with its rows, in document order (each table
+    its own rows only: a nested table's cells are not mixed into the outer one)."""
+    return [(t, table_grid(t, i, cache)) for i, t in enumerate(doc.iter("table"))]
 
 
 _PARSER = etree.HTMLParser(recover=True, remove_comments=True, remove_pis=True, no_network=True)
+_BYTE_PARSERS = {enc: etree.HTMLParser(recover=True, remove_comments=True, remove_pis=True, no_network=True,
+                                       encoding=enc) for enc in ("utf-8", "gb18030")}
 
 
-def parse_html(text: str):
-    """Parse HTML text leniently (plain lxml elements: no class lookup on the hot path);
-    never raises on broken markup."""
-    text = text.strip()
-    if text.startswith("<?xml"):  # an encoding declaration in a str makes lxml refuse it
-        text = text.split("?>", 1)[-1]
-    try:
-        root = etree.fromstring(text, _PARSER) if text else None
-    except (ValueError, etree.XMLSyntaxError):
-        root = None
+def parse_html(text: str, raw: bytes | None = None, encoding: str | None = None):
+    """Parse HTML leniently (plain lxml elements: no class lookup on the hot path); never
+    raises on broken markup.  Given the original bytes and the encoding they were
+    verified to decode with, lxml reads the bytes itself (no re-encoding of a 300 KB page)."""
+    root = None
+    if raw is not None and encoding in _BYTE_PARSERS:
+        try:
+            root = etree.fromstring(raw.replace(b"\x00", b""), _BYTE_PARSERS[encoding])
+        except (ValueError, etree.XMLSyntaxError):
+            root = None
+    if root is None:
+        text = text.strip()
+        if text.startswith("<?xml"):  # an encoding declaration in a str makes lxml refuse it
+            text = text.split("?>", 1)[-1]
+        try:
+            root = etree.fromstring(text, _PARSER) if text else None
+        except (ValueError, etree.XMLSyntaxError):
+            root = None
     if root is None:
         root = etree.fromstring("<html><body></body></html>", _PARSER)
     mark_blocks(root)

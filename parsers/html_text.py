@@ -5,16 +5,19 @@ table rows become one line each with ` | ` between cells, so flattened-text pars
 still read a table that HTML structure alone does not reveal (tables drawn with `<p>`s).
 
 Speed matters (Word pages run to 300 KB): `html_grid.mark_blocks` has put a newline at
-every block boundary, and here each data-table cell is replaced in the tree by its
+every block boundary, and here each data table is replaced in the tree by its rows
 one-line text, so the whole page is read with a single C-level `itertext()`.  Call this
-after the grids are built: it rewrites the tables it flattens.
+after the grids are built: it replaces the data tables in the tree by their text.
 """
 
 from __future__ import annotations
 
+from lxml import etree
+
 from .html_grid import cell_text, own_rows
 
 _INVISIBLE = str.maketrans("", "", "\u200b\ufeff")
+_STRING = etree.XPath("string()")
 
 
 _PROSE_BLOCKS = 3  # a cell holding this many paragraphs is page layout, not a table cell
@@ -34,26 +37,27 @@ def is_layout_table(table, cache: dict | None = None) -> bool:
     return False
 
 
-def _flatten_tables(body, cache: dict | None) -> None:
-    for table in list(body.iter("table")):
-        if is_layout_table(table, cache):
+def _replace_tables(tables: list, cache: dict | None) -> None:
+    """Each data table becomes one block of text in the tree: a line per row, ` | `
+    between the cells as written (rowspan repeats left out)."""
+    for table, rows in tables:
+        parent = table.getparent()
+        if parent is None or is_layout_table(table, cache):
             continue  # its cells are read as blocks
-        for tr in own_rows(table):
-            tds = [td for td in tr if isinstance(td.tag, str) and td.tag in ("td", "th")]
-            texts = [cell_text(td, cache) for td in tds]
-            for i, (td, text) in enumerate(zip(tds, texts)):
-                del td[:]
-                td.text = text
-                td.tail = " | " if i + 1 < len(tds) else "\n"
-            if not any(texts):
-                tr.text, tr.tail = "", "\n"
-                for td in tds:
-                    td.text, td.tail = "", ""
+        lines = [" | ".join(c.text for c in row.cells if not c.continued) for row in rows]
+        block = etree.Element("pre")
+        block.text = "\n" + "\n".join(line for line in lines if line.strip(" |")) + "\n"
+        block.tail = table.tail
+        table.tail = None
+        parent.replace(table, block)
 
 
-def html_lines(doc, cache: dict | None = None) -> list[str]:
+def html_lines(doc, tables: list, cache: dict | None = None) -> list[str]:
+    """The page's lines; `tables` are `document_tables(doc)` (replaced in the tree)."""
     body = doc.find("body")
     body = body if body is not None else doc
-    _flatten_tables(body, cache)
-    text = "".join(body.itertext()).translate(_INVISIBLE)
-    return [" ".join(words) for words in (line.split() for line in text.split("\n")) if words]
+    _replace_tables(tables, cache)
+    text = str(_STRING(body))
+    if "\u200b" in text or "\ufeff" in text:
+        text = text.translate(_INVISIBLE)
+    return [" ".join(line.split()) for line in text.split("\n") if line and not line.isspace()]
