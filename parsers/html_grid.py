@@ -76,8 +76,7 @@ def layout_cells(doc) -> set:
     return {td for table in doc.iter("table") for td in table.iterancestors("td", "th")}
 
 
-def _span(el, name: str) -> int:
-    raw = el.get(name)
+def _span(raw: str | None) -> int:
     if raw is None:
         return 1
     if raw.isdigit():
@@ -110,8 +109,8 @@ def table_grid(table, index: int, cache: dict | None = None) -> list[Row]:
         for td in tr.iterchildren("td", "th"):
             while col in carried:
                 col += 1
-            rs = _span(td, "rowspan") if "rowspan" in td.attrib else 1
-            cs = _span(td, "colspan") if "colspan" in td.attrib else 1
+            get = td.get
+            rs, cs = _span(get("rowspan")), _span(get("colspan"))
             cell = Cell(cell_text(td, cache), index, r, col, cs, (r, col))
             cells.append(cell)
             for dr in range(1, min(rs, n - r)):

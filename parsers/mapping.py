@@ -21,7 +21,7 @@ from .values import Number, is_empty, looks_numeric, parse_value
 MAX_GLUED_DIGITS = 24  # longer digit runs are not split (the search would explode)
 
 
-@dataclass
+@dataclass(slots=True)
 class Fact:
     key: str
     value: Number | None
