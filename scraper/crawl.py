@@ -35,6 +35,7 @@ from .registry import Site
 
 log = logging.getLogger("xxgk.crawl")
 MAX_DEPTH = 8  # links from the start page; real columns are 1-3 deep
+IN_FLIGHT = 4  # URLs of one site being fetched, parsed or archived at once
 
 
 @dataclass
@@ -106,11 +107,14 @@ class Crawl:
             "INSERT OR IGNORE INTO frontier (url, site_id, role, parent_url, depth, state, updated_at) "
             "VALUES (?, ?, ?, ?, ?, 'pending', ?)", [url, site_id, role, parent, depth, archive.now()])
 
-    def _next(self, site_id: str) -> tuple[str, str, int, str | None] | None:
+    def _next(self, site_id: str, busy: set[str] = frozenset()) -> tuple[str, str, int, str | None] | None:
+        """The next pending URL of a site (lists first), skipping those in flight."""
+        marks = ",".join("?" * len(busy))
         row = self.db.execute(
             "SELECT url, role, depth, parent_url FROM frontier WHERE site_id = ? AND state = 'pending' "
-            "ORDER BY CASE role WHEN 'list' THEN 0 WHEN 'report' THEN 1 ELSE 2 END, depth, rowid LIMIT 1",
-            [site_id]).fetchone()
+            + (f"AND url NOT IN ({marks}) " if busy else "")
+            + "ORDER BY CASE role WHEN 'list' THEN 0 WHEN 'report' THEN 1 ELSE 2 END, depth, rowid LIMIT 1",
+            [site_id, *busy]).fetchone()
         return tuple(row) if row else None
 
     def _previous(self, url: str) -> tuple[str | None, str | None, str | None]:
@@ -260,23 +264,35 @@ class Crawl:
         return True
 
     async def _site(self, site: Site) -> None:
+        """Visit a site's pending URLs, up to IN_FLIGHT at once: the fetcher still asks each
+        host one request at a time with its delay, but the next request need not wait
+        while the last response is parsed and archived."""
         visited = 0
+        busy: dict[asyncio.Task, str] = {}
         while True:
-            if self.max_pages is not None and visited >= self.max_pages:
-                break
-            nxt = self._next(site.id)
+            nxt = None
+            if self.max_pages is None or visited < self.max_pages:
+                nxt = self._next(site.id, set(busy.values())) if len(busy) < IN_FLIGHT else None
             if nxt is None:
-                break
+                if not busy:
+                    break
+                done, _ = await asyncio.wait(busy, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    busy.pop(task)
+                continue
             url, role, depth, parent = nxt
             visited += 1
-            try:
-                await self._visit(site, url, role, depth, parent)
-            except Exception as exc:  # noqa: BLE001 - one bad URL never ends the crawl
-                log.exception("error on %s", url)
-                self._fail(site.id, url, f"{type(exc).__name__}: {exc}")
-                with archive.transaction(self.db):
-                    self.db.execute("UPDATE frontier SET state = 'failed', updated_at = ? WHERE url = ?",
-                                    [archive.now(), url])
+            busy[asyncio.create_task(self._visit_safely(site, url, role, depth, parent))] = url
+
+    async def _visit_safely(self, site: Site, url: str, role: str, depth: int, parent: str | None) -> None:
+        try:
+            await self._visit(site, url, role, depth, parent)
+        except Exception as exc:  # noqa: BLE001 - one bad URL never ends the crawl
+            log.exception("error on %s", url)
+            self._fail(site.id, url, f"{type(exc).__name__}: {exc}")
+            with archive.transaction(self.db):
+                self.db.execute("UPDATE frontier SET state = 'failed', updated_at = ? WHERE url = ?",
+                                [archive.now(), url])
 
     async def run(self) -> Summary:
         # WAL with synchronous=NORMAL survives a killed process; only a power cut may

@@ -1,0 +1,153 @@
+"""Crawl benchmark: `xxgk crawl` against a minimal Scrapy 2.x spider, same web, same
+politeness, in the same run.
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python benchmarks/crawl_bench.py [--delay 0.25] [--latency 0.1] [--copies 3]
+
+The fixture web (fixtures/web: four agencies in TRS, Hanweb, GBK and attachment styles)
+is served on 127.0.0.1, each agency `--copies` times on its own port (its own host),
+every response held back `--latency` seconds.  Both crawlers obey robots.txt, ask one
+host one request at a time, wait `--delay` seconds between two requests to one host,
+allow 8 requests in flight overall, send the same User-Agent and find links with the
+same adapters (the spider calls `scraper.adapters.discover`).  xxgk also archives every
+response and parses every report; the spider only fetches.
+
+Prints pages per second for both and their ratio (target: xxgk >= Scrapy), the smallest
+gap between two requests to one host each crawler left (kernel arrival times), and the
+bytes a second, unchanged xxgk run transferred as a share of the first (target < 1%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+SPIDER = '''
+import sys, tomllib, warnings
+warnings.simplefilter("ignore")
+from urllib.parse import urlsplit
+import scrapy
+from scrapy.crawler import CrawlerProcess
+from scraper.adapters import discover
+from scraper.fetch import USER_AGENT
+
+registry, delay = sys.argv[1], float(sys.argv[2])
+STARTS = [u for s in tomllib.load(open(registry, "rb"))["site"] for u in s["start"]]
+
+
+class Columns(scrapy.Spider):
+    """Follows what the xxgk adapters find: list pages, report pages, attachments."""
+    name = "columns"
+
+    async def start(self):  # Scrapy >= 2.13
+        for url in STARTS:
+            yield self.request(url)
+
+    def start_requests(self):  # older Scrapy 2.x
+        for url in STARTS:
+            yield self.request(url)
+
+    def request(self, url):
+        # one download slot per host:port, as xxgk keys its hosts
+        return scrapy.Request(url, meta={"download_slot": urlsplit(url).netloc}, callback=self.parse)
+
+    def parse(self, response):
+        if not isinstance(response, scrapy.http.TextResponse):
+            return  # an attachment: fetched, nothing to follow
+        found = discover(response.url, response.text)
+        for url in list(found.lists) + list(found.reports) + list(found.attachments):
+            if urlsplit(url).netloc == urlsplit(response.url).netloc:
+                yield self.request(url)
+
+
+process = CrawlerProcess(settings={
+    "ROBOTSTXT_OBEY": True, "USER_AGENT": USER_AGENT, "DOWNLOAD_DELAY": delay,
+    "RANDOMIZE_DOWNLOAD_DELAY": False, "DOWNLOAD_DELAY_JITTER": 0, "REMOTE_CONTROL_ENABLED": False,
+    "CONCURRENT_REQUESTS": 8, "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+    "AUTOTHROTTLE_ENABLED": False, "RETRY_TIMES": 0, "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False,
+    "COOKIES_ENABLED": False,
+})
+process.crawl(Columns)
+process.start()
+'''
+
+
+def traffic(servers) -> tuple[int, int]:
+    return sum(len(s.log) for s in servers.values()), sum(s.traffic[0] for s in servers.values())
+
+
+def min_gap(servers, since: dict[str, int]) -> float:
+    gaps = []
+    for key, s in servers.items():
+        times = [t for t, *_ in s.log[since[key]:]]
+        gaps += [b - a for a, b in zip(times, times[1:])]
+    return min(gaps) if gaps else float("nan")
+
+
+def timed(cmd: list[str], servers) -> dict:
+    marks = {k: len(s.log) for k, s in servers.items()}
+    pages0, bytes0 = traffic(servers)
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.monotonic() - t0
+    pages1, bytes1 = traffic(servers)
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{cmd[2:4]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    arrivals = sorted(t for k, s in servers.items() for t, *_ in s.log[marks[k]:])
+    return {"wall": wall, "pages": pages1 - pages0, "bytes": bytes1 - bytes0, "min_gap": min_gap(servers, marks),
+            "span": arrivals[-1] - arrivals[0] if arrivals else float("nan"),
+            "stdout": proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--delay", type=float, default=0.25, help="seconds between requests to one host")
+    ap.add_argument("--latency", type=float, default=0.1, help="seconds added to every response")
+    ap.add_argument("--copies", type=int, default=3, help="hosts per fixture agency")
+    args = ap.parse_args()
+    try:
+        import scrapy
+    except ImportError:
+        sys.exit("scrapy is not installed: .venv/bin/pip install -e '.[bench]'")
+
+    from webserver import FIXTURE_WEB, fixture_registry, fixture_web
+
+    expected = json.loads((FIXTURE_WEB / "expected.json").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as tmp, fixture_web(latency=args.latency, copies=args.copies) as servers:
+        registry = Path(tmp) / "sites.toml"
+        registry.write_text(fixture_registry(servers, args.delay, expected), encoding="utf-8")
+        spider = Path(tmp) / "spider.py"
+        spider.write_text(SPIDER, encoding="utf-8")
+        xxgk = [sys.executable, "-m", "scraper", "crawl", "--db", str(Path(tmp) / "archive.db"),
+                "--registry", str(registry), "--concurrency", "8", "--retries", "0"]
+        scrapy_run = timed([sys.executable, str(spider), str(registry), str(args.delay)], servers)
+        first = timed(xxgk, servers)
+        second = timed(xxgk, servers)
+
+    print(f"fixture web: {len(servers)} hosts, latency {args.latency:.3f} s, delay {args.delay:.3f} s, "
+          f"scrapy {scrapy.__version__}")
+    for name, r in (("scrapy", scrapy_run), ("xxgk", first)):
+        print(f"{name:7} {r['pages']:4d} requests in {r['wall']:6.2f} s = {r['pages'] / r['wall']:6.2f} pages/s"
+              f" (first to last request {r['span']:.2f} s)   smallest gap to one host {r['min_gap']:.3f} s")
+    ratio = (first["pages"] / first["wall"]) / (scrapy_run["pages"] / scrapy_run["wall"])
+    print(f"ratio xxgk/scrapy: {ratio:.2f} (target >= 1; process start-up included for both)")
+    if scrapy_run["min_gap"] < args.delay:
+        print("  (scrapy's robots.txt requests use a download slot of their own, so its first page to a host "
+              "can follow robots.txt closer than the delay)")
+    print(f"xxgk summary: {first['stdout']}")
+    print(f"second, unchanged xxgk run: {second['pages']} requests, {second['bytes']} bytes sent by the servers, "
+          f"{100 * second['bytes'] / first['bytes']:.2f}% of the first run's {first['bytes']} (target < 1%)")
+    print(f"xxgk second summary: {second['stdout']}")
+
+
+if __name__ == "__main__":
+    main()
