@@ -305,3 +305,33 @@ def test_delay_between_requests_to_one_host(tmp_path):
     assert_polite(s.log, 0.2)
     assert all(h.get("User-Agent", "").startswith("xxgk-archive/") and "+http" in h["User-Agent"]
                for _t, _m, _p, h in s.log)
+
+
+def test_global_concurrency_limit_across_hosts(tmp_path):
+    """Four hosts, two requests in flight at most: each request's [arrival, arrival +
+    latency] window overlaps at most one other."""
+    from contextlib import ExitStack
+
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "p.html").write_text(PAGE, encoding="utf-8")
+    latency = 0.2
+
+    async def go(bases):
+        f = Fetcher(concurrency=2, retries=0, timeout=5)
+        for b in bases:
+            f.allow(urlnetloc(b), 0.0)
+        try:
+            return await asyncio.gather(*(f.fetch(f"{b}/p.html") for b in bases))
+        finally:
+            await f.aclose()
+
+    with ExitStack() as stack:
+        servers = [stack.enter_context(serve(tmp_path / "www", latency=latency)) for _ in range(4)]
+        results = asyncio.run(go([s.base for s in servers]))
+    assert [r.final.status for r in results] == [200] * 4
+    arrivals = sorted(t for s in servers for t, *_ in s.log)
+    assert len(arrivals) == 8  # robots.txt and the page, per host
+    for t in arrivals:
+        in_flight = sum(1 for a in arrivals if a <= t < a + latency)
+        assert in_flight <= 2
+    assert max(sum(1 for a in arrivals if a <= t < a + latency) for t in arrivals) == 2  # and it was used

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from .base import Adapter, Links, page_links
 from .generic import Generic
+from .gkmlpt import Gkmlpt
 from .hanweb import Hanweb
 from .nextpage import NextPage
 from .trs import Trs
 
-ADAPTERS: tuple[Adapter, ...] = (Trs(), Hanweb(), NextPage(), Generic())
+ADAPTERS: tuple[Adapter, ...] = (Trs(), Hanweb(), Gkmlpt(), NextPage(), Generic())
 
 
 def discover(url: str, html: str) -> Links:
