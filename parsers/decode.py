@@ -43,6 +43,19 @@ def _decode(data: bytes, encoding: str, how: str) -> Decoded:
         return Decoded(data.decode(encoding, errors="replace"), encoding, how, lossy=True)
 
 
+def declared(data: bytes, content_type: str | None = None) -> str | None:
+    """The encoding the server or the page itself names (header, UTF-8 BOM, meta), or
+    None.  Only a hint: the bytes may not agree, which the caller must check."""
+    if content_type and (m := _HEADER.search(content_type)) and (enc := _canonical(m.group(1))):
+        return enc
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    m = _META.search(data[:8192])
+    if m:
+        return _canonical(m.group(1).decode("ascii", "replace"))
+    return None
+
+
 def decode(data: bytes, content_type: str | None = None) -> Decoded:
     if content_type:
         m = _HEADER.search(content_type)

@@ -6,8 +6,8 @@ import re
 
 from . import templates as T
 from .checks import run_checks
-from .decode import decode
-from .html_grid import document_tables, new_cache, parse_html
+from .decode import declared, decode
+from .html_grid import BYTE_ENCODINGS, document_tables, new_cache, parse_html, parse_html_bytes
 from .html_text import html_lines
 from .mapping import Mapped, map_rows
 from .metadata import is_report_title, read_meta
@@ -23,7 +23,7 @@ def _looks_html(text: str, url: str | None, content_type: str | None) -> bool:
         return True
     if url and re.search(r"\.(s?html?|jhtml|jsp|aspx?|php)(\?|#|$)", url, re.I):
         return True
-    return bool(_HTML_SNIFF.match(text[:2000]))
+    return bool(_HTML_SNIFF.match(text[:2000].lstrip("\ufeff")))
 
 
 def _meta_tags(doc) -> dict[str, str]:
@@ -48,22 +48,25 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
     if isinstance(data, bytes) and (form := binary_form(data, url, content_type)):
         return parse_binary(data, form, url=url)
     report = Report(source=url)
-    raw, raw_encoding = None, None
+    doc = None
     if isinstance(data, bytes):
-        decoded = decode(data, content_type)
-        text = decoded.text
-        report.encoding = decoded.encoding
-        if decoded.lossy:
-            report.warnings.append(f"encoding: bytes not valid {decoded.encoding}; replaced")
-        else:
-            raw, raw_encoding = data, decoded.encoding
+        hint = declared(data, content_type)
+        if hint in BYTE_ENCODINGS and _looks_html(data[:4096].decode(hint, "ignore"), url, content_type):
+            doc = parse_html_bytes(data, hint)  # the fast path: a page whose bytes match its charset
+            report.encoding = hint if doc is not None else None
+        if doc is None:
+            decoded = decode(data, content_type)
+            text = decoded.text
+            report.encoding = decoded.encoding
+            if decoded.lossy:
+                report.warnings.append(f"encoding: bytes not valid {decoded.encoding}; replaced")
     else:
         text = data.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become '?'
-    text = text.replace("\x00", "")
     meta: dict[str, str] = {}
     html_title = None
-    if _looks_html(text, url, content_type):
-        doc = parse_html(text, raw, raw_encoding)
+    if doc is None and _looks_html(text, url, content_type):
+        doc = parse_html(text.replace("\x00", ""))
+    if doc is not None:
         cache = new_cache(doc)
         tables = document_tables(doc, cache)
         rows = [row for _table, table_rows in tables for row in table_rows]
@@ -77,6 +80,7 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
             mapped = _map_text(lines)
             report.form = "html-text"
     else:
+        text = text.replace("\x00", "")
         lines = [ln.strip() for ln in text.splitlines()]  # blank lines kept: provenance is the line number
         mapped = _map_text(lines)
         report.form = "text"

@@ -9,6 +9,7 @@ table split across a page break simply continues in the next table.
 from __future__ import annotations
 
 import re
+import threading
 
 from lxml import etree
 
@@ -135,30 +136,48 @@ def document_tables(doc, cache: dict | None = None) -> list[tuple[object, list[R
     return [(t, table_grid(t, i, cache)) for i, t in enumerate(doc.iter("table"))]
 
 
-_PARSER = etree.HTMLParser(recover=True, remove_comments=True, remove_pis=True, no_network=True)
-_BYTE_PARSERS = {enc: etree.HTMLParser(recover=True, remove_comments=True, remove_pis=True, no_network=True,
-                                       encoding=enc) for enc in ("utf-8", "gb18030")}
+BYTE_ENCODINGS = ("utf-8", "gb18030")
+_local = threading.local()  # lxml parsers are not shared between threads
 
 
-def parse_html(text: str, raw: bytes | None = None, encoding: str | None = None):
-    """Parse HTML leniently (plain lxml elements: no class lookup on the hot path); never
-    raises on broken markup.  Given the original bytes and the encoding they were
-    verified to decode with, lxml reads the bytes itself (no re-encoding of a 300 KB page)."""
-    root = None
-    if raw is not None and encoding in _BYTE_PARSERS:
-        try:
-            root = etree.fromstring(raw.replace(b"\x00", b""), _BYTE_PARSERS[encoding])
-        except (ValueError, etree.XMLSyntaxError):
-            root = None
+def _parser(encoding: str | None = None):
+    parsers = getattr(_local, "parsers", None)
+    if parsers is None:
+        parsers = _local.parsers = {}
+    if encoding not in parsers:
+        parsers[encoding] = etree.HTMLParser(recover=True, remove_comments=True, remove_pis=True,
+                                             no_network=True, encoding=encoding)
+    return parsers[encoding]
+
+
+def parse_html_bytes(raw: bytes, encoding: str):
+    """Let lxml decode the page itself (no Python decode and re-encode of a 300 KB page);
+    None when the bytes are not valid in `encoding` (a page declaring UTF-8 and served
+    in GBK), so the caller can detect the encoding properly."""
+    if encoding not in BYTE_ENCODINGS:
+        return None
+    parser = _parser(encoding)
+    try:
+        root = etree.fromstring(raw.replace(b"\x00", b"") if b"\x00" in raw else raw, parser)
+    except (ValueError, etree.XMLSyntaxError):
+        return None
+    if root is None or any(e.type_name == "ERR_INVALID_ENCODING" for e in parser.error_log):
+        return None
+    mark_blocks(root)
+    return root
+
+
+def parse_html(text: str):
+    """Parse HTML text leniently (plain lxml elements: no class lookup on the hot path);
+    never raises on broken markup."""
+    text = text.strip()
+    if text.startswith("<?xml"):  # an encoding declaration in a str makes lxml refuse it
+        text = text.split("?>", 1)[-1]
+    try:
+        root = etree.fromstring(text, _parser()) if text else None
+    except (ValueError, etree.XMLSyntaxError):
+        root = None
     if root is None:
-        text = text.strip()
-        if text.startswith("<?xml"):  # an encoding declaration in a str makes lxml refuse it
-            text = text.split("?>", 1)[-1]
-        try:
-            root = etree.fromstring(text, _PARSER) if text else None
-        except (ValueError, etree.XMLSyntaxError):
-            root = None
-    if root is None:
-        root = etree.fromstring("<html><body></body></html>", _PARSER)
+        root = etree.fromstring("<html><body></body></html>", _parser())
     mark_blocks(root)
     return root

@@ -143,8 +143,8 @@ def test_html_variant_gives_the_expected_facts(name, expected_sites):
     assert diff == {}
 
 
-@pytest.mark.parametrize("declared", ["gb2312", None])
-def test_gbk_bytes_declared_as_gb2312_or_not_at_all(declared, expected_sites):
+@pytest.mark.parametrize("declared", ["gb2312", None, "utf-8"])
+def test_gbk_bytes_declared_as_gb2312_wrongly_or_not_at_all(declared, expected_sites):
     html = _page(PAGE21).replace("charset=utf-8", f"charset={declared}") if declared else re.sub(
         r"<meta http-equiv=\"Content-Type\"[^>]*>", "", _page(PAGE21))
     html = html.replace("青山市民政局办公室", "青山市民政局办公室（联系人：王堃）")  # 堃 is GBK, not GB2312
