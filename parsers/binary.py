@@ -133,11 +133,8 @@ def extract(data: bytes, form: str) -> Extracted:
 def parse_binary(data: bytes, form: str, *, url: str | None = None):
     """A file report through the same mapping, metadata, sections and checks as HTML."""
     from . import document
-    from .checks import run_checks
     from .mapping import map_rows
-    from .metadata import read_meta
     from .record import Report
-    from .sections import split_sections
 
     report = Report(source=url, form=form)
     got = extract(data, form)
@@ -147,21 +144,8 @@ def parse_binary(data: bytes, form: str, *, url: str | None = None):
         return report
     mapped = map_rows(got.rows) if got.rows else None
     if mapped is None or not mapped.tables:
-        mapped = document._map_text(got.lines)
-    meta = {"title": got.title} if got.title else {}
-    m = read_meta(got.lines, meta, None, url)
-    report.title, report.agency, report.year = m.title, m.agency, m.year
-    report.published, report.index_no, report.kind = m.published, m.index_no, m.kind
-    report.sections = split_sections(got.lines)
+        mapped = document.map_text(got.lines)
     report.warnings.extend(got.warnings)
-    if not mapped.tables and (got.has_images or got.error == "needs_ocr"):
-        report.error = "needs_ocr"
-        report.warnings.append(f"tables: none found as text; the {form} shows images (needs OCR)")
-        return report
-    if not document._is_report(report, mapped):
-        report.error = "not an annual report"
-        return report
-    report.warnings.extend(m.problems or [])
-    document._fill(report, mapped)
-    report.checks = run_checks(report)
-    return report
+    meta = {"title": got.title} if got.title else {}
+    return document.finish(report, mapped, got.lines, meta=meta, html_title=None, url=url,
+                           has_images=got.has_images or got.error == "needs_ocr")

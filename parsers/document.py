@@ -77,35 +77,43 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
         html_title = "".join(t.itertext()).strip() if t is not None else None
         mapped = map_rows(rows)
         if not mapped.tables:  # tables drawn with <p>s, or text in a <pre>
-            mapped = _map_text(lines)
+            mapped = map_text(lines)
             report.form = "html-text"
     else:
         text = text.replace("\x00", "")
         lines = [ln.strip() for ln in text.splitlines()]  # blank lines kept: provenance is the line number
-        mapped = _map_text(lines)
+        mapped = map_text(lines)
         report.form = "text"
         has_images = False
 
+    return finish(report, mapped, lines, meta=meta, html_title=html_title, url=url, has_images=has_images)
+
+
+def finish(report: Report, mapped: Mapped, lines: list[str], *, meta: dict[str, str], html_title: str | None,
+           url: str | None, has_images: bool) -> Report:
+    """What every input form shares once its tables are mapped: metadata, sections,
+    the report/not-a-report decision, the facts of the template, and the checks."""
     m = read_meta(lines, meta, html_title, url)
     report.title, report.agency, report.year = m.title, m.agency, m.year
     report.published, report.index_no, report.kind = m.published, m.index_no, m.kind
     report.sections = split_sections(lines)
-
-    if not _is_report(report, mapped):
+    looks_like_report = _is_report(report, mapped)
+    if not mapped.tables and has_images and (looks_like_report or not any(lines)):
+        report.error = "needs_ocr"
+        report.warnings.append(f"tables: none found as text; the {report.form} document shows images (needs OCR)")
+        return report
+    if not looks_like_report:
         report.error = "not an annual report"
         report.title = report.title or html_title or next((ln for ln in lines if ln), None)
         return report
     report.warnings.extend(m.problems or [])
-    if not mapped.tables and has_images:
-        report.error = "needs_ocr"
-        report.warnings.append("tables: none found as text; the page shows images (needs OCR)")
-        return report
     _fill(report, mapped)
     report.checks = run_checks(report)
     return report
 
 
-def _map_text(lines: list[str]) -> Mapped:
+def map_text(lines: list[str]) -> Mapped:
+    """Tables read from text lines (flattened pages, PDF text), within the table sections."""
     start, end = table_region(lines)
     return map_rows(text_rows("\n".join(lines[start:end]), 0, first_line=start))
 
