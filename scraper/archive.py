@@ -122,6 +122,7 @@ def save_report(db: sqlite_utils.Database, report: Report, *, site_id: str | Non
             db.execute("UPDATE reports SET agency_id = ? WHERE id = ?", [agency_id, report_id])
         db.conn.executemany("INSERT INTO fact_values (report_id, key_id, value, raw, cell) VALUES (?,?,?,?,?)",
                             fact_rows(db, report_id, report))
+        db.execute(schema.FIGURES_INSERT + " WHERE r.id = ?", [report_id])
         db.conn.executemany("INSERT INTO checks (report_id, rule, ok, detail) VALUES (?,?,?,?)",
                             [(report_id, c.rule, None if c.ok is None else int(c.ok), c.detail)
                              for c in report.checks])
@@ -166,7 +167,7 @@ def record_document(db: sqlite_utils.Database, capture_id: int, url: str | None,
 def delete_reports_of_capture(db: sqlite_utils.Database, capture_id: int) -> None:
     """Drop what was derived from one capture (before re-deriving it); the capture stays."""
     ids = [r[0] for r in db.execute("SELECT id FROM reports WHERE capture_id = ?", [capture_id])]
-    for table in ("fact_values", "checks", "sections", "report_sources"):
+    for table in ("fact_values", "report_figures", "checks", "sections", "report_sources"):
         db.conn.executemany(f"DELETE FROM {table} WHERE report_id = ?", [(i,) for i in ids])
     db.execute("DELETE FROM documents WHERE capture_id = ?", [capture_id])
     # an attachment merged into one of these reports points at it: unlinked until re-merged

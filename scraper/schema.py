@@ -272,6 +272,34 @@ CREATE TABLE report_sources (
 CREATE INDEX report_sources_capture ON report_sources(capture_id);
 """
 
+# --- step 7: headline figures stored per report ---------------------------------------
+# Aggregates over every report (a per-year overview, rates by region across years) read
+# 14 facts per report; kept in `report_figures` (written with the facts by
+# archive.save_report through FIGURES_INSERT) they read one row.  report_summary reads it.
+FIGURE_COLUMNS = ("new_received", "carried_over", "granted", "partly_granted", "withheld", "unable",
+                  "not_processed", "total", "carried_forward", "reviews", "lawsuits")
+FIGURES_INSERT = f"""INSERT OR REPLACE INTO report_figures (report_id, {', '.join(FIGURE_COLUMNS)})
+    SELECT r.id,
+    {_fact('applications.new_received.total')}, {_fact('applications.carried_over.total')},
+    {_fact('applications.granted.total')}, {_fact('applications.partly_granted.total')},
+    {_group_sum('withheld', 8)}, {_group_sum('unable', 3)}, {_group_sum('not_processed', 5)},
+    {_fact('applications.total.total')}, {_fact('applications.carried_forward.total')},
+    {_fact('appeals.review.total')},
+    {_fact('appeals.suit_direct.total')} + {_fact('appeals.suit_after_review.total')}
+    FROM reports r"""
+
+FIGURES = f"""
+CREATE TABLE report_figures (
+    report_id INTEGER PRIMARY KEY REFERENCES reports(id), {', '.join(c + ' INTEGER' for c in FIGURE_COLUMNS)}
+);
+{FIGURES_INSERT};
+DROP VIEW report_summary;
+CREATE VIEW report_summary AS SELECT {_REPORT_HEAD}, r.agency_id, r.published, r.title,
+    {', '.join('f.' + c for c in FIGURE_COLUMNS)},
+    r.n_failed_checks, r.source_url, r.capture_id
+{_REPORT_FROM} LEFT JOIN report_figures f ON f.report_id = r.id;
+"""
+
 MIGRATIONS: list[str] = [
     INITIAL + SECTIONS_FTS,
     AGENCIES,
@@ -280,6 +308,7 @@ MIGRATIONS: list[str] = [
     VIEWS,
     SUMMARY,
     REPORT_SOURCES,
+    FIGURES,
 ]
 
 
