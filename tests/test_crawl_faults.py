@@ -335,3 +335,25 @@ def test_global_concurrency_limit_across_hosts(tmp_path):
         in_flight = sum(1 for a in arrivals if a <= t < a + latency)
         assert in_flight <= 2
     assert max(sum(1 for a in arrivals if a <= t < a + latency) for t in arrivals) == 2  # and it was used
+
+
+def test_backoff_grows_exponentially(tmp_path):
+    _list(tmp_path, ["r.html"])
+    with serve(tmp_path / "www", {"/r.html": respond(502, "bad gateway")}) as s:
+        result, _summary, conn = _crawl(tmp_path, s.base, "--retries", "3", "--backoff", "0.1")
+    assert result.exit_code == 1
+    asked = [t for t, _m, path, _h in s.log if path == "/r.html"]
+    gaps = [b - a for a, b in zip(asked, asked[1:])]
+    assert len(asked) == 4 and [c[0] for c in _captures(conn, "/r.html")] == [502] * 4
+    assert gaps[0] >= 0.1 and gaps[1] >= 0.2 and gaps[2] >= 0.4  # 0.1 · 2^n, plus up to 50% jitter
+
+
+def test_robots_crawl_delay_slows_the_host_down(tmp_path):
+    _list(tmp_path, ["a.html", "b.html"])
+    for name in ("a.html", "b.html"):
+        (tmp_path / "www" / name).write_text(PAGE, encoding="utf-8")
+    (tmp_path / "www" / "robots.txt").write_text("User-agent: *\nCrawl-delay: 0.3\n", encoding="utf-8")
+    with serve(tmp_path / "www") as s:
+        result, _summary, _conn = _crawl(tmp_path, s.base)
+    assert result.exit_code == 0 and len(s.log) == 4
+    assert_polite(s.log[1:], 0.3)  # after robots.txt was read
