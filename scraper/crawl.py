@@ -108,12 +108,15 @@ class Crawl:
             "VALUES (?, ?, ?, ?, ?, 'pending', ?)", [url, site_id, role, parent, depth, archive.now()])
 
     def _next(self, site_id: str, busy: set[str] = frozenset()) -> tuple[str, str, int, str | None] | None:
-        """The next pending URL of a site (lists first), skipping those in flight."""
+        """The next pending URL of a site, skipping those in flight: list pages first (they
+        lead to the rest), then a report's attachments as soon as they are known (their
+        conversion and parsing are slow, so they overlap the remaining polite fetches),
+        then reports."""
         marks = ",".join("?" * len(busy))
         row = self.db.execute(
             "SELECT url, role, depth, parent_url FROM frontier WHERE site_id = ? AND state = 'pending' "
             + (f"AND url NOT IN ({marks}) " if busy else "")
-            + "ORDER BY CASE role WHEN 'list' THEN 0 WHEN 'report' THEN 1 ELSE 2 END, depth, rowid LIMIT 1",
+            + "ORDER BY CASE role WHEN 'list' THEN 0 WHEN 'attachment' THEN 1 ELSE 2 END, depth, rowid LIMIT 1",
             [site_id, *busy]).fetchone()
         return tuple(row) if row else None
 
