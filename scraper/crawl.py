@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-import parsers
 from parsers.decode import decode
 
 from . import archive
@@ -61,7 +60,8 @@ def _iso(ts: float) -> str:
 
 
 def _parse(resp: Response):
-    """parsers.parse, with a crash turned into a value (run in a worker thread)."""
+    """Parse a fetched document (office formats converted first), a crash turned into a
+    value; runs in a worker thread so the other sites' requests go on meanwhile."""
     try:
         return parse_document(resp.body or b"", resp.url, resp.content_type)  # DOC/WPS/XLS converted first
     except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the capture
