@@ -229,7 +229,7 @@ def serve(db_path, host, port):
     if not Path(db_path).exists():
         raise click.UsageError(f"{db_path}: no such archive")
     click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
-    sys.exit(run(db_path, host, port))
+    run(db_path, host, port)  # becomes the Datasette process
 
 
 @cli.command()
@@ -258,7 +258,7 @@ def demo(db_path, port, no_serve, fixtures):
         click.echo(f"Archive written to {db_path}")
         sys.exit(code)
     click.echo(f"Datasette: http://127.0.0.1:{port}/")
-    sys.exit(run(db_path, "127.0.0.1", port))
+    run(db_path, "127.0.0.1", port)  # becomes the Datasette process
 
 
 def main() -> None:  # pragma: no cover - console entry

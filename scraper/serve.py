@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -68,12 +68,12 @@ def datasette_args(db_path: str | Path, host: str = "127.0.0.1", port: int = 800
     ]
 
 
-def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001) -> int:
-    """Run Datasette in the foreground until interrupted; returns its exit code."""
+def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001) -> None:
+    """Become Datasette (exec, never returns): signals sent to `xxgk serve` reach the
+    server itself, so stopping it (Ctrl-C, SIGTERM from a test or systemd) leaves no
+    orphaned server behind."""
     checkpoint(db_path)
-    proc = subprocess.Popen(datasette_args(db_path, host, port))
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        return proc.wait()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    args = datasette_args(db_path, host, port)
+    os.execv(args[0], args)
