@@ -60,7 +60,6 @@ def datasette_args(db_path: str | Path, host: str = "127.0.0.1", port: int = 800
     return [
         sys.executable, "-m", "datasette", "serve", "-i", str(db_path),
         "--metadata", str(metadata_for(db_path)),
-        "--template-dir", str(CONFIG / "templates"),
         "--plugins-dir", str(CONFIG / "plugins"),
         "--host", host, "--port", str(port),
         "--setting", "sql_time_limit_ms", "3000",
