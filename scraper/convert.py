@@ -9,10 +9,13 @@ LibreOffice) never share a lock, and under a time limit.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +39,62 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+class _Memo:
+    """Conversions by content: the same form (a 政府信息公开申请表.doc linked from every page
+    of a site, or from several sites) starts LibreOffice once per process.  Concurrent
+    requests for one body wait for the first conversion instead of starting their own."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.done: OrderedDict[str, bytes | RuntimeError] = OrderedDict()
+        self.running: dict[str, threading.Event] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: str, work) -> bytes:
+        with self.lock:
+            if key in self.done:
+                self.done.move_to_end(key)
+                return self._unwrap(self.done[key])
+            event = self.running.get(key)
+            first = event is None
+            if first:
+                event = self.running[key] = threading.Event()
+        if not first:
+            event.wait()
+            with self.lock:
+                if key in self.done:
+                    return self._unwrap(self.done[key])
+            return work()  # the first attempt was evicted already: do it again
+        try:
+            result: bytes | RuntimeError = work()
+        except RuntimeError as exc:
+            result = exc
+        with self.lock:
+            self.done[key] = result
+            while len(self.done) > self.size:
+                self.done.popitem(last=False)
+            del self.running[key]
+        event.set()
+        return self._unwrap(result)
+
+    @staticmethod
+    def _unwrap(result: bytes | RuntimeError) -> bytes:
+        if isinstance(result, RuntimeError):
+            raise RuntimeError(str(result))
+        return result
+
+
+_memo = _Memo()
+
+
 def convert(data: bytes, form: str, *, timeout: float = TIMEOUT) -> bytes:
-    """Bytes of `form` (doc, wps, xls, et) converted to docx/xlsx; raises RuntimeError."""
+    """Bytes of `form` (doc, wps, xls, et) converted to docx/xlsx; raises RuntimeError.
+    The same bytes are converted once per process."""
+    key = f"{form}:{hashlib.sha256(data).hexdigest()}"
+    return _memo.get(key, lambda: _convert(data, form, timeout=timeout))
+
+
+def _convert(data: bytes, form: str, *, timeout: float) -> bytes:
     exe = soffice()
     if exe is None:
         raise RuntimeError("LibreOffice (soffice) is not installed")

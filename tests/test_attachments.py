@@ -194,8 +194,27 @@ def test_without_libreoffice_the_cli_says_needs_conversion_and_why(monkeypatch):
     from scraper import convert
 
     monkeypatch.setattr(convert, "soffice", lambda: None)
+    monkeypatch.setattr(convert, "_memo", convert._Memo())  # forget conversions done by earlier tests
     result = CliRunner().invoke(cli, ["parse", str(ATT / "merged-2021.doc"), "--json"])
     assert result.exit_code == 0, result.output
     got = json.loads(result.output)
     assert got["error"] == "needs_conversion"
     assert "conversion: LibreOffice (soffice) is not installed" in got["warnings"]
+
+
+@needs_soffice
+def test_the_same_document_is_converted_once(monkeypatch):
+    """A form linked from many pages starts LibreOffice once, also when asked at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scraper import convert
+
+    monkeypatch.setattr(convert, "_memo", convert._Memo())
+    calls = []
+    real = convert._convert
+    monkeypatch.setattr(convert, "_convert", lambda data, form, timeout: calls.append(form) or real(data, form, timeout=timeout))
+    data = (ATT / "merged-2021.doc").read_bytes()
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: convert.convert(data, "doc"), range(3)))
+    assert len(calls) == 1
+    assert len({r for r in results}) == 1 and results[0].startswith(b"PK")
