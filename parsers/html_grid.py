@@ -100,6 +100,8 @@ def table_grid(table, index: int, cache: dict | None = None) -> list[Row]:
     """Expand one <table> into rows of `Cell`s (one per distinct cell per row)."""
     trs = own_rows(table)[:MAX_ROWS]
     n = len(trs)
+    cache = cache if cache is not None else new_cache(table)
+    layout = cache["layout"]
     # cells still covering a later row through rowspan: row → {col: cell}
     pending: dict[int, dict[int, Cell]] = {}
     rows: list[Row] = []
@@ -111,8 +113,13 @@ def table_grid(table, index: int, cache: dict | None = None) -> list[Row]:
             while col in carried:
                 col += 1
             get = td.get
-            rs, cs = _span(get("rowspan")), _span(get("colspan"))
-            cell = Cell(cell_text(td, cache), index, r, col, cs, (r, col))
+            rs_raw, cs_raw = get("rowspan"), get("colspan")
+            rs = 1 if rs_raw is None else _span(rs_raw)
+            cs = 1 if cs_raw is None else _span(cs_raw)
+            text = cache.get(td)
+            if text is None:
+                text = cache[td] = "" if td in layout else _cell_text(td)
+            cell = Cell(text, index, r, col, cs, (r, col))
             cells.append(cell)
             for dr in range(1, min(rs, n - r)):
                 below = pending.setdefault(r + dr, {})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from .cells import Row
 from .html_grid import cell_text, own_rows
 
 _INVISIBLE = str.maketrans("", "", "\u200b\ufeff")
@@ -23,26 +24,26 @@ _STRING = etree.XPath("string()")
 _PROSE_BLOCKS = 3  # a cell holding this many paragraphs is page layout, not a table cell
 
 
-def is_layout_table(table, cache: dict | None = None) -> bool:
+def is_layout_table(table, rows: list[Row]) -> bool:
     """A table used for page layout: it holds other tables, has a single cell, or a
-    cell holding paragraphs of prose (the whole article in one <td>)."""
+    cell holding paragraphs of prose (the whole article in one <td>).  `rows` is its grid."""
     if table.find(".//table") is not None:
         return True
-    rows = own_rows(table)
-    if not rows or (len(rows) == 1 and sum(1 for _ in rows[0].iterchildren("td", "th")) <= 1):
+    if not rows or (len(rows) == 1 and len(rows[0].cells) <= 1):
         return True
-    for td in table.iter("td", "th"):
-        if len(cell_text(td, cache)) > 200 and sum(1 for _ in td.iter("p", "div", "br", "li")) >= _PROSE_BLOCKS:
-            return True
+    if any(len(c.text) > 200 for row in rows for c in row.cells):  # rare in a data table
+        for td in table.iter("td", "th"):
+            if sum(1 for _ in td.iter("p", "div", "br", "li")) >= _PROSE_BLOCKS and len(cell_text(td)) > 200:
+                return True
     return False
 
 
-def _replace_tables(tables: list, cache: dict | None) -> None:
+def _replace_tables(tables: list) -> None:
     """Each data table becomes one block of text in the tree: a line per row, ` | `
     between the cells as written (rowspan repeats left out)."""
     for table, rows in tables:
         parent = table.getparent()
-        if parent is None or is_layout_table(table, cache):
+        if parent is None or is_layout_table(table, rows):
             continue  # its cells are read as blocks
         lines = [" | ".join(c.text for c in row.cells if not c.continued) for row in rows]
         block = etree.Element("pre")
@@ -52,11 +53,11 @@ def _replace_tables(tables: list, cache: dict | None) -> None:
         parent.replace(table, block)
 
 
-def html_lines(doc, tables: list, cache: dict | None = None) -> list[str]:
+def html_lines(doc, tables: list) -> list[str]:
     """The page's lines; `tables` are `document_tables(doc)` (replaced in the tree)."""
     body = doc.find("body")
     body = body if body is not None else doc
-    _replace_tables(tables, cache)
+    _replace_tables(tables)
     text = str(_STRING(body))
     if "\u200b" in text or "\ufeff" in text:
         text = text.translate(_INVISIBLE)
