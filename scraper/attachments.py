@@ -162,10 +162,7 @@ def reparse_attachments(db: sqlite_utils.Database) -> dict[str, int]:
     """Parse every archived attachment again and merge it again (after `reparse_all` has
     re-derived the pages' own reports, which drops earlier merges)."""
     stats = {"parsed": 0, "reports": 0, "merged": 0, "other": 0, "errors": 0}
-    rows = db.execute(
-        "SELECT id, url, site_id, content_type, sha256 FROM captures WHERE role = 'attachment' AND status = 200 "
-        "AND sha256 IS NOT NULL AND id IN (SELECT min(id) FROM captures WHERE role = 'attachment' AND "
-        "status = 200 AND sha256 IS NOT NULL GROUP BY url, sha256) ORDER BY id").fetchall()
+    rows = archive.distinct_captures(db, "attachment")
     for capture_id, url, site_id, ctype, sha in rows:
         data = archive.body(db, sha)
         if data is None:

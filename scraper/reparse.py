@@ -14,10 +14,7 @@ log = logging.getLogger("xxgk.reparse")
 
 def reparse_all(db: sqlite_utils.Database) -> dict[str, int]:
     stats = {"parsed": 0, "reports": 0, "other": 0, "errors": 0}
-    rows = db.execute(
-        "SELECT id, url, site_id, content_type, sha256 FROM captures WHERE role = 'report' AND status = 200 "
-        "AND sha256 IS NOT NULL AND id IN (SELECT min(id) FROM captures WHERE role = 'report' AND "
-        "status = 200 AND sha256 IS NOT NULL GROUP BY url, sha256) ORDER BY id").fetchall()
+    rows = archive.distinct_captures(db, "report")
     for capture_id, url, site_id, ctype, sha in rows:
         data = archive.body(db, sha)
         if data is None:
