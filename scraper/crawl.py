@@ -95,17 +95,21 @@ class Crawl:
                 if unfinished:
                     self.db.execute("UPDATE frontier SET state = 'pending' WHERE site_id = ? AND state = 'deferred'",
                                     [s.id])
-                else:
-                    self.db.execute("UPDATE frontier SET state = 'pending', attempts = 0 WHERE site_id = ?", [s.id])
+                else:  # a new pass; pages gone from the site are not asked again (see _outcome)
+                    self.db.execute("UPDATE frontier SET state = 'pending', attempts = 0 "
+                                    "WHERE site_id = ? AND state != 'gone'", [s.id])
                 for url in s.start:
                     self._add(url, s.id, "list", None, 0)
             cur = self.db.execute("INSERT INTO runs (started_at) VALUES (?)", [archive.now()])
             self.run_id = cur.lastrowid
 
     def _add(self, url: str, site_id: str, role: str, parent: str | None, depth: int) -> None:
+        """Queue a URL; one that was gone is asked again when a changed page links it."""
         self.db.execute(
             "INSERT OR IGNORE INTO frontier (url, site_id, role, parent_url, depth, state, updated_at) "
             "VALUES (?, ?, ?, ?, ?, 'pending', ?)", [url, site_id, role, parent, depth, archive.now()])
+        if parent is not None:
+            self.db.execute("UPDATE frontier SET state = 'pending' WHERE url = ? AND state = 'gone'", [url])
 
     def _next(self, site_id: str, busy: set[str] = frozenset()) -> tuple[str, str, int, str | None] | None:
         """The next pending URL of a site, skipping those in flight: list pages first (they
@@ -214,6 +218,12 @@ class Crawl:
             return "failed"
         if final.status == 304 or 200 <= final.status < 300:
             return "done"
+        if final.status in (404, 410) and url not in site.start and self._previous(url)[2] is not None:
+            # a page we archived has been removed: named once; later passes do not ask again
+            # unless a changed list page links it anew, so a nightly run does not fail forever
+            # (a start page that is gone keeps failing: the registry entry needs fixing)
+            self._fail(site.id, url, f"HTTP {final.status}: removed from the site (the archived copy is kept)")
+            return "gone"
         self._fail(site.id, url, f"HTTP {final.status}")
         return "failed"
 

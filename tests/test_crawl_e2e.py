@@ -121,3 +121,27 @@ def test_garbage_pages_never_crash_the_crawl(tmp_path, body):
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM reports").fetchone()[0] == 0
     assert conn.execute("SELECT outcome FROM documents").fetchone()[0] == "not an annual report"
+
+
+def test_a_removed_report_is_named_once_and_its_archived_copy_kept(tmp_path):
+    site = tmp_path / "www"
+    site.mkdir()
+    (site / "index.html").write_text(
+        '<a href="t20220125_1003.html">青山市民政局2021年政府信息公开工作年度报告</a>', encoding="utf-8")
+    page = FIXTURES / "sites" / "qingshan/mzj/zfxxgknb/202201/t20220125_1003.html"
+    (site / "t20220125_1003.html").write_bytes(page.read_bytes())
+    registry = tmp_path / "sites.toml"
+    with web(site) as (base, log):
+        registry.write_text(f'[[site]]\nid = "x"\nname = "青山市民政局"\nstart = ["{base}/index.html"]\ndelay = 0\n',
+                            encoding="utf-8")
+        first, db = _crawl(tmp_path, str(registry), "--retries", "0")
+        (site / "t20220125_1003.html").unlink()  # the site drops the page; its list still links it
+        second, _ = _crawl(tmp_path, str(registry), "--retries", "0")
+        asked_before = sum(1 for entry in log if entry[2].endswith("t20220125_1003.html"))
+        third, _ = _crawl(tmp_path, str(registry), "--retries", "0")
+        asked_after = sum(1 for entry in log if entry[2].endswith("t20220125_1003.html"))
+    assert first.exit_code == 0
+    assert second.exit_code == 1 and "removed from the site" in second.stderr
+    assert third.exit_code == 0 and asked_after == asked_before  # not asked again
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM reports WHERE current = 1").fetchone()[0] == 1
