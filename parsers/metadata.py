@@ -15,6 +15,8 @@ _DATE = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,
 _URL_DATE = re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_")
 _URL_DATE2 = re.compile(r"/((?:19|20)\d{2})(\d{2})(\d{2})/")
 _PERIOD = re.compile(r"统计期限?为?\s*((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
+_ANY_DATE_LABEL = re.compile(r"(?<![统截办印])(?:日期|时间)\s*[:：]\s*")
+_CLOSING_DATE = re.compile(r"^\s*((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*$")
 _PUBLISHED_LABEL = re.compile(r"(发布|公开|成文|生成)(日期|时间)\s*[:：]\s*")
 _INDEX_LABEL = re.compile(r"索\s*引\s*号\s*[:：]\s*([A-Za-z0-9０-９\-—/_.（）()]+(?:\s?[-/]\s?[A-Za-z0-9]+)*)")
 _REGION_END = ("省", "市", "区", "县", "旗", "州", "盟", "镇", "乡", "街道", "自治区", "自治州", "自治县",
@@ -111,6 +113,19 @@ def find_published(lines: list[str], meta: dict[str, str], url: str | None) -> s
             return _iso(d)
     if url and ((m := _URL_DATE.search(url)) or (m := _URL_DATE2.search(url))):
         return _iso(m)
+    for line in lines[:80]:  # a bare `日期：` / `时间：` label in the page header
+        m = _ANY_DATE_LABEL.search(line)
+        if m and (d := _DATE.search(line[m.end():m.end() + 30])):
+            return _iso(d)
+    return None
+
+
+def closing_date(lines: list[str]) -> str | None:
+    """The date under the report's signature (`汉中市民政局` / `2021年1月20日`), last lines."""
+    for line in reversed(lines[-80:]):
+        m = _CLOSING_DATE.match(line)
+        if m:
+            return _iso(m)
     return None
 
 
@@ -142,13 +157,18 @@ def find_year(title: str | None, text: str, published: str | None) -> tuple[int 
 
 def read_meta(lines: list[str], meta: dict[str, str], html_title: str | None, url: str | None) -> Meta:
     title = find_title(lines, meta, html_title)
+    closing = closing_date(lines)
     lines = to_simplified("\n".join(lines[:400])).split("\n")  # 發布日期, 索引號 on mirror sites
     published = find_published(lines, meta, url)
+    dated_by_closing = published is None and closing is not None
+    published = published or closing
     text = "\n".join(lines)
     year, how = find_year(title, text, published)
     agency = agency_from_title(title) if title else None
     out = Meta(title=title, agency=agency, year=year, published=published,
                index_no=find_index_no(lines, meta), kind=kind_of(agency), problems=[])
+    if dated_by_closing:
+        out.problems.append(f"published: no publication date on the page; taken from the report's closing date ({closing})")
     if how == "published":
         out.problems.append(f"year: not in the title or a statistics period; taken as published year - 1 ({year})")
     if title is None:

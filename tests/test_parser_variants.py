@@ -193,3 +193,14 @@ def test_tables_only_as_images_need_ocr():
                   '<p><img src="table.png" alt=""></p>', _page(PAGE21), flags=re.S)
     report = parsers.parse(html.encode("utf-8"))
     assert report.error == "needs_ocr"
+
+
+def test_published_from_a_bare_date_label_or_else_the_closing_date():
+    seed = SEED_TEXT.replace("发布时间: 2021年01月20日 13:32", "日期: 2021-01-21")
+    assert parsers.parse(seed).published == "2021-01-21"
+    undated = SEED_TEXT.replace("发布时间: 2021年01月20日 13:32", "").replace(
+        "无其他需要报告的事项。", "无其他需要报告的事项。\n\n汉中市民政局\n2021年1月22日")
+    report = parsers.parse(undated)
+    assert report.published == "2021-01-22"
+    assert any(w.startswith("published: no publication date on the page") for w in report.warnings)
+    assert "published" not in " ".join(parsers.parse(SEED_TEXT).warnings)
