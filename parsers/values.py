@@ -27,8 +27,13 @@ class CellValue:
     problem: str | None = None  # why a non-empty cell gave no number
 
 
+_SPACED_DIGITS = re.compile(r"\d[\s\u3000\u00a0]+[\d+\-]")
+
+
 def _clean(raw: str) -> str:
     text = unicodedata.normalize("NFKC", raw)
+    if _SPACED_DIGITS.search(text):  # `4<br>5`, `1 2`: two numbers, never read as 45 or 12
+        return "\x00" + text
     text = re.sub(r"[\s\u3000\u00a0\u200b\ufeff]+", "", text)
     return text
 
@@ -56,6 +61,8 @@ def looks_numeric(raw: str) -> bool:
     text = _clean(raw)
     if text in _EMPTY:
         return True
+    if text.startswith("\x00"):  # several numbers: a value cell, whose value is null
+        return all(ch.isdigit() or ch in " +-.,()\u3000\u00a0\t\n" for ch in text[1:])
     for unit in _UNITS:
         if text.endswith(unit) and len(text) > len(unit):
             text = text[: -len(unit)]
@@ -74,6 +81,8 @@ def parse_value(raw: str, *, signed: bool = False) -> CellValue:
         if text.endswith(unit) and len(text) > len(unit):
             text = text[: -len(unit)]
             break
+    if text.startswith("\x00"):
+        return CellValue(None, f"more than one number: {raw.strip()}")
     if _PLAIN.match(text):
         return CellValue(_to_number(text))
     if signed:
