@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parsers.values import looks_numeric, parse_value
+from parsers.values import CellValue, looks_numeric, parse_value
 
 
 @pytest.mark.parametrize("raw, value", [
@@ -12,7 +12,7 @@ from parsers.values import looks_numeric, parse_value
     ("24252.311082", 24252.311082), ("4166.241619", 4166.241619), ("0", 0),
 ])
 def test_plain_numbers(raw, value):
-    assert parse_value(raw) == (value, None)
+    assert parse_value(raw) == CellValue(value, None)
 
 
 @pytest.mark.parametrize("raw", ["", "\u00a0", "—", "-", "/", "／", "无"])
