@@ -35,9 +35,12 @@ def _meta_tags(doc) -> dict[str, str]:
     return out
 
 
-def _image_table(doc) -> bool:
-    """A report whose tables are pictures: images inside the article, no data table."""
-    return any(True for _ in doc.iter("img"))
+def _image_table(doc, tables: list) -> bool:
+    """A report whose tables are pictures: images on the page and no table drawn as a
+    grid of at least 5 rows by 3 columns (a table we failed to read is not an image)."""
+    if doc.find(".//img") is None:
+        return False
+    return not any(len(rows) >= 5 and max(len(r.cells) for r in rows) >= 3 for _t, rows in tables if rows)
 
 
 def parse(data: bytes | str, *, url: str | None = None, content_type: str | None = None) -> Report:
@@ -70,7 +73,7 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
         cache = new_cache(doc)
         tables = document_tables(doc, cache)
         rows = [row for _table, table_rows in tables for row in table_rows]
-        has_images = _image_table(doc)
+        has_images = _image_table(doc, tables)
         lines = html_lines(doc, tables)  # after the grids: it replaces the tables
         meta = _meta_tags(doc)
         t = doc.find(".//title")
