@@ -44,9 +44,9 @@ _BLOCK_TAGS = ("br", "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
 
 
 def mark_blocks(doc) -> None:
-    """Put a newline at every block boundary and <br>, once per document, so text is a
-    plain `itertext()` join (C speed) that still keeps `<p>4</p><p>5</p>` apart (a cell's
-    text folds the newlines to spaces; page text splits lines on them)."""
+    """Put a newline at every block boundary and <br>, so the page's text is one C-level
+    `string()` that still has its lines.  Run after the data tables were replaced by
+    their text (`html_text`): fewer elements left to mark."""
     for el in doc.iter(*_BLOCK_TAGS):
         try:
             el.tail = "\n" + el.tail if el.tail else "\n"
@@ -56,6 +56,10 @@ def mark_blocks(doc) -> None:
             el.tail = "\n" + (el.tail or "").translate(_INVISIBLE)
             if el.tag not in ("br", "hr"):
                 el.text = "\n" + (el.text or "").translate(_INVISIBLE)
+
+
+def strip_scripts(doc) -> None:
+    """Scripts and styles are not text (their content would leak into cells and lines)."""
     for el in doc.iter("script", "style", "noscript", "template"):
         el.text = None
         for child in list(el):
@@ -65,11 +69,38 @@ def mark_blocks(doc) -> None:
 _STRING = etree.XPath("string()")
 
 
+_BLOCKS_IN = etree.XPath("count(.//p | .//div | .//br | .//li)")
+_TWO_DIGITS = re.compile(r"\d\D*\d")
+
+
 def _cell_text(el) -> str:
+    """Inline runs joined tight (`本年新<br>制作数量` reads as one label), except that a
+    cell whose digits sit in separate blocks (`<p>4</p><p>5</p>`) keeps them apart: two
+    numbers, never 45."""
     text = _STRING(el)
     if not text:
         return ""
-    return " ".join(text.translate(_INVISIBLE).split())
+    text = " ".join(text.translate(_INVISIBLE).split())
+    if _TWO_DIGITS.search(text) and _BLOCKS_IN(el) >= 2:
+        return _cell_text_blocks(el)
+    return text
+
+
+def _cell_text_blocks(el) -> str:
+    parts: list[str] = []
+    for event, node in etree.iterwalk(el, events=("start", "end")):
+        block = node is not el and node.tag in _BLOCK_TAGS
+        if event == "start":
+            if block:
+                parts.append(" ")
+            if node.text:
+                parts.append(node.text)
+        else:
+            if block:
+                parts.append(" ")
+            if node is not el and node.tail:
+                parts.append(node.tail)
+    return " ".join("".join(parts).translate(_INVISIBLE).split())
 
 
 def layout_cells(doc) -> set:
@@ -170,7 +201,7 @@ def parse_html_bytes(raw: bytes, encoding: str):
         return None
     if root is None or any(e.type_name == "ERR_INVALID_ENCODING" for e in parser.error_log):
         return None
-    mark_blocks(root)
+    strip_scripts(root)
     return root
 
 
@@ -186,5 +217,5 @@ def parse_html(text: str):
         root = None
     if root is None:
         root = etree.fromstring("<html><body></body></html>", _parser())
-    mark_blocks(root)
+    strip_scripts(root)
     return root

@@ -4,10 +4,10 @@ Metadata lines (索引号, 发布日期), section headings and prose are found i
 table rows become one line each with ` | ` between cells, so flattened-text parsing can
 still read a table that HTML structure alone does not reveal (tables drawn with `<p>`s).
 
-Speed matters (Word pages run to 300 KB): `html_grid.mark_blocks` has put a newline at
-every block boundary, and here each data table is replaced in the tree by its rows
-one-line text, so the whole page is read with a single C-level `itertext()`.  Call this
-after the grids are built: it replaces the data tables in the tree by their text.
+Speed matters (Word pages run to 300 KB): each data table is replaced in the tree by its
+rows' text, then `html_grid.mark_blocks` puts a newline at every block boundary left, so
+the whole page is read with a single C-level `string()`.  Call this after the grids are
+built: it rewrites the tree.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from lxml import etree
 
 from .cells import Row
-from .html_grid import cell_text, own_rows
+from .html_grid import cell_text, mark_blocks, own_rows
 
 _INVISIBLE = str.maketrans("", "", "\u200b\ufeff")
 _STRING = etree.XPath("string()")
@@ -58,6 +58,7 @@ def html_lines(doc, tables: list) -> list[str]:
     body = doc.find("body")
     body = body if body is not None else doc
     _replace_tables(tables)
+    mark_blocks(body)
     text = str(_STRING(body))
     if "\u200b" in text or "\ufeff" in text:
         text = text.translate(_INVISIBLE)

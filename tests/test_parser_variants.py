@@ -204,3 +204,14 @@ def test_published_from_a_bare_date_label_or_else_the_closing_date():
     assert report.published == "2021-01-22"
     assert any(w.startswith("published: no publication date on the page") for w in report.warnings)
     assert "published" not in " ".join(parsers.parse(SEED_TEXT).warnings)
+
+
+def test_digits_in_separate_paragraphs_of_one_cell_are_never_joined(expected_sites):
+    html = _page(PAGE21)
+    value = _facts(expected_sites, PAGE21)["active.rules.in_force"]
+    cell = re.search(r"<td[^>]*><p[^>]*><span[^>]*>" + str(value) + r"</span></p></td>", html)
+    two = cell.group(0).replace(f">{value}</span></p>", f">{value}</span></p><p class=MsoNormal><span>7</span></p>")
+    report = parsers.parse(html.replace(cell.group(0), two, 1).encode("utf-8"))
+    key = next(k for k, f in report.found.items() if f.raw == f"{value} 7")
+    assert report.facts[key] is None
+    assert any(w.startswith(f"{key}: more than one number") for w in report.warnings)
