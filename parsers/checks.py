@@ -126,6 +126,8 @@ def on_time(report) -> Check:
 def complete(report) -> Check:
     rule = "report.complete"
     missing_sections = [s for s in SECTION_KEYS if s not in report.sections]
+    if report.version is None:
+        return Check(rule, False, f"the tables do not tell the template version; {len(report.found)} cells found")
     if report.version not in T.TEMPLATES:
         return Check(rule, None, "skipped: no table of the 2019 or 2021 template (legacy report)")
     missing_cells = [k for k in T.TEMPLATES[report.version].keys() if k not in report.found]

@@ -130,8 +130,11 @@ def _is_report(report: Report, mapped: Mapped) -> bool:
 
 def _fill(report: Report, mapped: Mapped) -> None:
     # no table of either template: a 2008-2018 style report with free-form tables
-    report.version = mapped.version or "legacy"
+    report.version = mapped.version or (None if mapped.tables else "legacy")
     report.applications_layout = mapped.applications_layout
+    if report.version is None:
+        report.warnings.append(f"version: the tables found ({', '.join(sorted(mapped.tables))}) do not tell "
+                               "the 2019 template from the 2021 one; only the cells found are listed")
     report.found = mapped.facts
     report.warnings = mapped.warnings + report.warnings
     keys = T.TEMPLATES[report.version].keys() if report.version in T.TEMPLATES else []

@@ -215,3 +215,12 @@ def test_digits_in_separate_paragraphs_of_one_cell_are_never_joined(expected_sit
     key = next(k for k, f in report.found.items() if f.raw == f"{value} 7")
     assert report.facts[key] is None
     assert any(w.startswith(f"{key}: more than one number") for w in report.warnings)
+
+
+def test_tables_that_do_not_tell_the_version_are_not_called_legacy():
+    text = SEED_TEXT[:SEED_TEXT.index("第二十条第(一)项")] + SEED_TEXT[SEED_TEXT.index("三、收到和处理政府信息公开申请情况"):]
+    report = parsers.parse(text.replace("(六)其他处理 0 0 0 0 0 0 0\n", ""))  # no active table, no （六） row
+    assert report.version is None
+    assert report.facts["applications.new_received.total"] == 4 and report.facts["appeals.review.upheld"] == 1
+    assert any(w.startswith("version: the tables found") for w in report.warnings)
+    assert {c.rule: c.ok for c in report.checks}["report.complete"] is False
