@@ -109,3 +109,17 @@ def test_garbage_never_raises():
                  "<script>createPageHTML(</script>", "<script>createPageHTML(99999999999, 0, 'index', 'html')</script>"):
         found = discover("http://x.example/gkmlpt/api/all/1?page=x", text)
         assert len(found.lists) <= 500
+
+
+def test_trs_lists_written_by_script():
+    script = """<ul id="list"></ul><script>
+    var items = [];
+    items.push({url: "./202301/t20230105_5901300.html", title: "青山县卫生健康委员会2022年政府信息公开工作年度报告"});
+    items.push({url: "./202211/t20221101_5800001.html", title: "青山县卫生健康委员会关于调整门诊时间的通知"});
+    var str_1 = "./202201/t20220110_5600001.html"; var str_3 = "青山县卫生健康委员会2021年政府信息公开工作年度报告";
+    document.write("<li><a href='" + str_1 + "'>" + str_3 + "</a></li>");
+    createPageHTML(1, 0, "index", "html");
+    </script>"""
+    found = discover(BASE, _page(script))
+    assert sorted(found.reports) == ["http://www.qingshan.example/zwgk/nb/202201/t20220110_5600001.html",
+                                     "http://www.qingshan.example/zwgk/nb/202301/t20230105_5901300.html"]

@@ -17,6 +17,12 @@ _COUNT_VAR = re.compile(r"var\s+(?:countPage|m_nPageCount|pageCount)\s*=\s*['\"]
 _TRS_PAGE = re.compile(r"/t(?:19|20)\d{6}_\d+\.s?html?$")
 _EXTS = ("html", "htm", "shtml", "jhtml")
 MAX_PAGES = 500
+# lists written by script (`var url = "./202301/t20230105_5901300.html"; var title = "…";`
+# then document.write), invisible to a plain <a href> scan
+_SCRIPT = re.compile(r"<script[^>]*>(.*?)</script>", re.S | re.I)
+_SCRIPT_URL = re.compile(r"""["']((?:\.{1,2}/|/|https?://)[^"'<>\s]*?/t(?:19|20)\d{6}_\d+\.s?html?)["']""")
+_SCRIPT_TITLE = re.compile(r"""["']([^"'<>]*?[\u4e00-\u9fff]{4}[^"'<>]*)["']""")  # any Chinese text
+_NEAR = 400  # characters between a script's URL and the title that goes with it
 
 
 def page_count(html: str) -> tuple[int, str, str] | None:
@@ -45,7 +51,24 @@ class Trs(Adapter):
             count, name, ext = pages
             for n in range(1, count):
                 found.lists.setdefault(urljoin(url, f"{name}_{n}.{ext}"), f"page {n + 1}")
-        for link in links:
+        for link in [*links, *script_links(url, html)]:
             if _TRS_PAGE.search(link.url) and is_report_link(link.text):
                 found.reports.setdefault(link.url, link.text)
         return found
+
+
+def script_links(url: str, html: str) -> list[Link]:
+    """Links a list page writes with script: each TRS page URL in a script, paired with
+    the Chinese string nearest to it (none within reach: no link); the caller keeps those
+    whose title names a report."""
+    out: list[Link] = []
+    for block in _SCRIPT.finditer(html):
+        code = block.group(1)
+        titles = [(m.start(), m.group(1)) for m in _SCRIPT_TITLE.finditer(code)]
+        if not titles:
+            continue
+        for m in _SCRIPT_URL.finditer(code):
+            distance, title = min((abs(pos - m.start()), t) for pos, t in titles)
+            if distance <= _NEAR:
+                out.append(Link(urljoin(url, m.group(1)), title))
+    return out
