@@ -59,16 +59,19 @@ class Trs(Adapter):
 
 def script_links(url: str, html: str) -> list[Link]:
     """Links a list page writes with script: each TRS page URL in a script, paired with
-    the Chinese string nearest to it (none within reach: no link); the caller keeps those
-    whose title names a report."""
+    the first Chinese string after it (`{url: …, title: …}`, `var u = …; var t = …`,
+    `<a href=…>…</a>`), else the nearest one before it, within reach (none: no link);
+    the caller keeps those whose title names a report."""
     out: list[Link] = []
     for block in _SCRIPT.finditer(html):
         code = block.group(1)
-        titles = [(m.start(), m.group(1)) for m in _SCRIPT_TITLE.finditer(code)]
+        titles = [(m.start(), m.end(), m.group(1)) for m in _SCRIPT_TITLE.finditer(code)]
         if not titles:
             continue
         for m in _SCRIPT_URL.finditer(code):
-            distance, title = min((abs(pos - m.start()), t) for pos, t in titles)
-            if distance <= _NEAR:
+            after = [t for start, _end, t in titles if 0 <= start - m.end() <= _NEAR]
+            before = [t for _start, end, t in reversed(titles) if 0 <= m.start() - end <= _NEAR]
+            title = (after or before or [None])[0]
+            if title:
                 out.append(Link(urljoin(url, m.group(1)), title))
     return out
