@@ -123,3 +123,15 @@ def test_trs_lists_written_by_script():
     found = discover(BASE, _page(script))
     assert sorted(found.reports) == ["http://www.qingshan.example/zwgk/nb/202201/t20220110_5600001.html",
                                      "http://www.qingshan.example/zwgk/nb/202301/t20230105_5901300.html"]
+
+
+def test_report_link_texts():
+    from scraper.adapters.base import is_report_link
+
+    assert is_report_link("青山市民政局2022年政府信息公开工作年度报告")
+    assert is_report_link("青山县2021年政府信息公开年报")
+    assert is_report_link("青山市民政局2022年政府信息公开工...")  # a list's truncated text, no title
+    assert is_report_link("青山市民政局关于公布2021年政府信息公开工作年度报告的通知")  # carries the report
+    assert not is_report_link("青山市民政局关于做好2021年政府信息公开工作年度报告编制工作的通知")
+    assert not is_report_link("青山市2022年政府工作报告")
+    assert not is_report_link("青山县政府信息公开指南")

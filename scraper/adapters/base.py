@@ -55,10 +55,23 @@ def page_links(url: str, html: str) -> list[Link]:
     return out
 
 
+_PUBLISHES = re.compile(r"关于(公布|印发|发布|公开|公示)")
+_TRUNCATED = re.compile(r"(信息公开|政务公开)[^。]{0,12}(…|\.{3}|。{3})\s*$")
+
+
 def is_report_link(text: str) -> bool:
-    """Link text naming an annual disclosure report of some year."""
-    return bool(_REPORT_TEXT.search(text) and _YEAR.search(text) and ("公开" in text or "年报" in text)
-                and not text.startswith("关于"))
+    """Link text naming an annual disclosure report of some year; also a list's
+    truncated text (`青山市民政局2022年政府信息公开工…`) that stops before 年度报告.
+    A notice is followed only when it publishes the report (`关于公布…年度报告的通知`
+    carries the report itself), not when it is about making one (`关于做好…`, `…的说明`)."""
+    text = text.strip()
+    if not _YEAR.search(text):
+        return False
+    if "关于" in text and not _PUBLISHES.search(text):
+        return False
+    if _REPORT_TEXT.search(text) and ("公开" in text or "年报" in text):
+        return True
+    return bool(_TRUNCATED.search(text))
 
 
 class Adapter:
