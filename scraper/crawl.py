@@ -317,6 +317,10 @@ class Crawl:
         with archive.transaction(self.db):
             self.db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
                             [archive.now(), self.summary.line(), self.run_id])
+            ids = list(self.sites)
+            self.db.execute(
+                f"UPDATE sites SET reached_at = ? WHERE reached_at IS NULL AND id IN ({','.join('?' * len(ids))}) "
+                "AND EXISTS (SELECT 1 FROM reports WHERE reports.site_id = sites.id)", [archive.now(), *ids])
         return self.summary
 
 

@@ -80,6 +80,25 @@ def duplicates(db: sqlite_utils.Database) -> list[dict]:
              "detail": f"{n} reports: {urls}"} for a, i, y, ids, urls, n in rows]
 
 
+def registry_entries(db: sqlite_utils.Database) -> list[dict]:
+    """Registry entries to correct: crawled but never led to a report (the column has
+    moved?), or reached while sites.toml still says `verified = false`."""
+    out = []
+    for sid, name, verified, reached in db.execute(
+            """SELECT id, name, verified, reached_at FROM sites
+               WHERE id IN (SELECT DISTINCT site_id FROM frontier) ORDER BY id"""):
+        if reached is None:
+            out.append({"agency": f"{name} ({sid})", "ok": False,
+                        "detail": "crawled, no report found: check the start URL in sites.toml"})
+        elif not verified:
+            out.append({"agency": f"{name} ({sid})", "ok": False,
+                        "detail": f"reports found since {reached}: set verified = true in sites.toml"})
+        else:
+            out.append({"agency": f"{name} ({sid})", "ok": True, "detail": f"reached {reached}"})
+    return out
+
+
 def run_crosschecks(db: sqlite_utils.Database) -> dict[str, list[dict]]:
     return {"applications.carry_link": carry_link(db), "active.in_force_flow": in_force_flow(db),
-            "duplicates": duplicates(db), "agencies.unresolved": unresolved(db)}
+            "duplicates": duplicates(db), "agencies.unresolved": unresolved(db),
+            "registry.entries": registry_entries(db)}

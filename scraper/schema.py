@@ -300,6 +300,12 @@ CREATE VIEW report_summary AS SELECT {_REPORT_HEAD}, r.agency_id, r.published, r
 {_REPORT_FROM} LEFT JOIN report_figures f ON f.report_id = r.id;
 """
 
+# when a crawl first found a report through a registry entry (the registry's `verified`
+# is for people to set; this is what the crawler saw)
+REACHED = """
+ALTER TABLE sites ADD COLUMN reached_at TEXT;
+"""
+
 MIGRATIONS: list[str] = [
     INITIAL + SECTIONS_FTS,
     AGENCIES,
@@ -309,6 +315,7 @@ MIGRATIONS: list[str] = [
     SUMMARY,
     REPORT_SOURCES,
     FIGURES,
+    REACHED,
 ]
 
 

@@ -145,3 +145,23 @@ def test_a_removed_report_is_named_once_and_its_archived_copy_kept(tmp_path):
     assert third.exit_code == 0 and asked_after == asked_before  # not asked again
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM reports WHERE current = 1").fetchone()[0] == 1
+
+
+def test_check_names_registry_entries_to_correct(tmp_path):
+    site = tmp_path / "www"
+    site.mkdir()
+    (site / "index.html").write_text(
+        '<a href="t20220125_1003.html">青山市民政局2021年政府信息公开工作年度报告</a>', encoding="utf-8")
+    page = FIXTURES / "sites" / "qingshan/mzj/zfxxgknb/202201/t20220125_1003.html"
+    (site / "t20220125_1003.html").write_bytes(page.read_bytes())
+    (site / "empty.html").write_text("<p>栏目建设中</p>", encoding="utf-8")
+    registry = tmp_path / "sites.toml"
+    with web(site) as (base, _log):
+        registry.write_text(
+            f'[[site]]\nid = "new"\nname = "青山市民政局"\nstart = ["{base}/index.html"]\ndelay = 0\nverified = false\n'
+            f'[[site]]\nid = "moved"\nname = "某县"\nstart = ["{base}/empty.html"]\ndelay = 0\n', encoding="utf-8")
+        result, db = _crawl(tmp_path, str(registry))
+    assert result.exit_code == 0, result.output
+    out = CliRunner().invoke(cli, ["check", "--db", str(db)]).output
+    assert "青山市民政局 (new)" in out and "set verified = true" in out
+    assert "某县 (moved)" in out and "no report found" in out
