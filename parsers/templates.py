@@ -12,7 +12,7 @@ by `keys` (any of these substrings identifies it) and rejected by `not_keys`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -175,8 +175,7 @@ class Template:
     version: str
     active_rows: tuple[Row, ...]
     application_rows: tuple[str, ...]
-    notice: str = ""
-    extra: dict = field(default_factory=dict)
+    notice: str = ""  # the State Council office letter that issued the template
 
     def keys(self) -> list[str]:
         """Every canonical fact key of this template, in table order."""
