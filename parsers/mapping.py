@@ -100,6 +100,19 @@ def match_application_row(label: str) -> str | None:
 
 
 @lru_cache(maxsize=8192)
+def match_appeal_group(label: str) -> str | None:
+    """`行政复议` / `(行政诉讼)未经复议直接起诉` / `(行政诉讼)复议后起诉` as a row label."""
+    if not _plausible_label(label) or any(w in label for w in _APPEAL_HEADER[:4]):
+        return None
+    for group in sorted(T.APPEAL_GROUPS, key=lambda g: g.key != "suit_after_review"):
+        if matches(label, group.keys):
+            if group.key == "review" and "诉讼" in label:
+                continue
+            return group.key
+    return None
+
+
+@lru_cache(maxsize=8192)
 def _header_kind(label: str) -> str | None:
     if any(w in label for w in _APP_HEADER):
         return "applications"
@@ -462,6 +475,18 @@ class Mapper:
             return
         self.put_missing(keys, values, f"{len(values)} cells for {len(want)} columns")
 
+    def appeal_group_row(self, group: str, label: str, values: list[Cell], form: str) -> None:
+        self.out.tables.add("appeals")
+        want = [c.key for c in T.APPEAL_COLS]
+        keys = [f"appeals.{group}.{c}" for c in want]
+        values = self._trim(values, len(want))
+        if len(values) != len(want):
+            self.put_missing(keys, values, f"{len(values)} cells for {len(want)} columns")
+            return
+        labels = {c.key: c.label for c in T.APPEAL_COLS}
+        for col, cell in zip(want, values):
+            self.put(f"appeals.{group}.{col}", cell, label, labels[col], form)
+
     def appeals_row(self, label: str, values: list[Cell], form: str) -> None:
         self.out.tables.add("appeals")
         want = [f"{g.key}.{c.key}" for g in T.APPEAL_GROUPS for c in T.APPEAL_COLS]
@@ -480,10 +505,16 @@ class Mapper:
         for row in self.rows:
             label_cells, values = self._split(row)
             label = normalize("".join(c.text for c in label_cells))
-            has_number = any(not is_empty(v.text) for v in values)
+            # a real number among the values (text in value position, e.g. a header's second
+            # half after empty colspan pieces, makes no data row)
+            has_number = any(looks_numeric(v.text) and not is_empty(v.text) for v in values)
             kind = _header_kind(label) if label else None
             if kind and not has_number:
                 self.header(kind, label_cells, row.cells)
+                continue
+            gkey = match_appeal_group(label) if self.context == "appeals" and has_number else None
+            if gkey:  # appeals drawn as three rows of five (one per group)
+                self.appeal_group_row(gkey, "".join(c.text for c in label_cells), values, row.form)
                 continue
             if kind == "appeals" and has_number:  # header cells and the data row on one line
                 self.header(kind, label_cells, label_cells)

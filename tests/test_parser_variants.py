@@ -224,3 +224,13 @@ def test_tables_that_do_not_tell_the_version_are_not_called_legacy():
     assert report.facts["applications.new_received.total"] == 4 and report.facts["appeals.review.upheld"] == 1
     assert any(w.startswith("version: the tables found") for w in report.warnings)
     assert {c.rule: c.ok for c in report.checks}["report.complete"] is False
+
+
+def test_appeals_drawn_as_three_rows_of_five():
+    a, b = SEED_TEXT.index("行政复议 行政诉讼"), SEED_TEXT.index("五、存在的主要问题")
+    text = SEED_TEXT[:a] + ("项目 结果维持 结果纠正 其他结果 尚未审结 总计\n行政复议 1 0 0 0 1\n"
+                            "行政诉讼未经复议直接起诉 0 2 0 0 2\n行政诉讼复议后起诉 0 0 0 3 3\n\n") + SEED_TEXT[b:]
+    facts = parsers.parse(text).facts
+    assert [facts[f"appeals.review.{c}"] for c in ("upheld", "corrected", "other", "pending", "total")] == [1, 0, 0, 0, 1]
+    assert [facts[f"appeals.suit_direct.{c}"] for c in ("upheld", "corrected", "other", "pending", "total")] == [0, 2, 0, 0, 2]
+    assert facts["appeals.suit_after_review.pending"] == 3 and facts["appeals.suit_after_review.total"] == 3
