@@ -14,7 +14,7 @@ _TITLE = re.compile(r"(年度报告|年报|年度工作报告|工作报告)")
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 _URL_DATE = re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_")
 _URL_DATE2 = re.compile(r"/((?:19|20)\d{2})(\d{2})(\d{2})/")
-_PERIOD = re.compile(r"统计期限?为?\s*((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
+_PERIOD = re.compile(r"统计(?:期限|时限|期间|时间|区间)?[^。\d]{0,8}?((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
 _ANY_DATE_LABEL = re.compile(r"(?<![统截办印])(?:日期|时间)\s*[:：]\s*")
 _CLOSING_DATE = re.compile(r"^\s*((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*$")
 _PUBLISHED_LABEL = re.compile(r"(发布|公开|成文|生成)(日期|时间)\s*[:：]\s*")
@@ -167,6 +167,10 @@ def read_meta(lines: list[str], meta: dict[str, str], html_title: str | None, ur
     agency = agency_from_title(title) if title else None
     out = Meta(title=title, agency=agency, year=year, published=published,
                index_no=find_index_no(lines, meta), kind=kind_of(agency), problems=[])
+    period = _PERIOD.search(text)
+    if how == "title" and period and int(period.group(1)) != year:
+        out.problems.append(f"year: the title says {year}, the statistics period {period.group(1)}; "
+                            "the title's year is used")
     if dated_by_closing:
         out.problems.append(f"published: no publication date on the page; taken from the report's closing date ({closing})")
     if how == "published":

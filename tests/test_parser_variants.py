@@ -234,3 +234,13 @@ def test_appeals_drawn_as_three_rows_of_five():
     assert [facts[f"appeals.review.{c}"] for c in ("upheld", "corrected", "other", "pending", "total")] == [1, 0, 0, 0, 1]
     assert [facts[f"appeals.suit_direct.{c}"] for c in ("upheld", "corrected", "other", "pending", "total")] == [0, 2, 0, 0, 2]
     assert facts["appeals.suit_after_review.pending"] == 3 and facts["appeals.suit_after_review.total"] == 3
+
+
+def test_statistics_period_gives_the_year_and_flags_a_title_that_disagrees():
+    untitled = SEED_TEXT.replace("汉中市民政局2020年政府信息公开年度报告", "汉中市民政局政府信息公开年度报告", 1)
+    with_period = untitled.replace("现将汉中市民政局2020年度", "本报告中所列数据的统计期限自2020年1月1日起至2020年12月31日止。现将汉中市民政局2020年度", 1)
+    assert parsers.parse(with_period).year == 2020
+    clash = SEED_TEXT.replace("现将汉中市民政局2020年度", "本报告统计期限自2019年1月1日起至2019年12月31日止。现将", 1)
+    report = parsers.parse(clash)
+    assert report.year == 2020
+    assert any(w.startswith("year: the title says 2020, the statistics period 2019") for w in report.warnings)
