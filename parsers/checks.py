@@ -112,11 +112,18 @@ def group_total(report) -> Check:
     return _summary(rule, failures, checked, "an appeals value is null")
 
 
+_TOWNSHIP = re.compile(r"(镇|乡|街道|街道办事处|办事处)$")
+
+
 def on_time(report) -> Check:
     rule = "report.on_time"
     if not report.published or not report.year:
         return Check(rule, None, "skipped: published date or year unknown")
-    deadline = date(report.year + 1, 3, 31) if report.kind == "government" else date(report.year + 1, 1, 31)
+    # 31 March for the whole-government report of a county or above; 31 January for an
+    # agency, and for a township or sub-district (乡镇、街道), which is not "county or above"
+    township = bool(report.agency and _TOWNSHIP.search(report.agency.removesuffix("人民政府")))
+    late_allowed = report.kind == "government" and not township
+    deadline = date(report.year + 1, 3, 31) if late_allowed else date(report.year + 1, 1, 31)
     published = date.fromisoformat(report.published)
     if published <= deadline:
         return Check(rule, True, f"published {published} <= {deadline}")

@@ -244,3 +244,17 @@ def test_statistics_period_gives_the_year_and_flags_a_title_that_disagrees():
     report = parsers.parse(clash)
     assert report.year == 2020
     assert any(w.startswith("year: the title says 2020, the statistics period 2019") for w in report.warnings)
+
+
+@pytest.mark.parametrize("agency, kind, ok", [
+    ("汉中市民政局", "agency", False),          # an agency: 31 January
+    ("汉台区人民政府", "government", True),     # county level and above: 31 March
+    ("龙江镇人民政府", "government", False),    # a township is not county or above: 31 January
+    ("大明宫街道办事处", "government", False),
+])
+def test_deadline_depends_on_who_publishes(agency, kind, ok):
+    text = SEED_TEXT.replace("汉中市民政局2020年政府信息公开年度报告", f"{agency}2020年政府信息公开年度报告", 1) \
+        .replace("发布时间: 2021年01月20日", "发布时间: 2021年03月15日")
+    report = parsers.parse(text)
+    assert (report.agency, report.kind) == (agency, kind)
+    assert {c.rule: c.ok for c in report.checks}["report.on_time"] is ok
