@@ -85,8 +85,9 @@ def registry_entries(db: sqlite_utils.Database) -> list[dict]:
     moved?), or reached while sites.toml still says `verified = false`."""
     out = []
     for sid, name, verified, reached in db.execute(
-            """SELECT id, name, verified, reached_at FROM sites
-               WHERE id IN (SELECT DISTINCT site_id FROM frontier) ORDER BY id"""):
+            """SELECT id, name, verified, coalesce(reached_at, (SELECT min(parsed_at) FROM reports
+                                                                WHERE reports.site_id = sites.id))
+               FROM sites WHERE id IN (SELECT DISTINCT site_id FROM frontier) ORDER BY id"""):
         if reached is None:
             out.append({"agency": f"{name} ({sid})", "ok": False,
                         "detail": "crawled, no report found: check the start URL in sites.toml"})

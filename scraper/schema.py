@@ -304,6 +304,7 @@ CREATE VIEW report_summary AS SELECT {_REPORT_HEAD}, r.agency_id, r.published, r
 # is for people to set; this is what the crawler saw)
 REACHED = """
 ALTER TABLE sites ADD COLUMN reached_at TEXT;
+UPDATE sites SET reached_at = (SELECT min(parsed_at) FROM reports WHERE reports.site_id = sites.id);
 """
 
 MIGRATIONS: list[str] = [
