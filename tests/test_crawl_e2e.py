@@ -165,3 +165,16 @@ def test_check_names_registry_entries_to_correct(tmp_path):
     out = CliRunner().invoke(cli, ["check", "--db", str(db)]).output
     assert "青山市民政局 (new)" in out and "set verified = true" in out
     assert "某县 (moved)" in out and "no report found" in out
+
+
+def test_cross_report_checks_on_the_demo_archive(demo_archive):
+    from scraper import archive
+    from scraper.crosscheck import run_crosschecks
+
+    findings = run_crosschecks(archive.open_archive(demo_archive))
+    carry = findings["applications.carry_link"]
+    assert len(carry) == 5
+    assert [(f["agency"], f["year"]) for f in carry if f["ok"] is False] == [("白水县人民政府", 2022)]
+    flow = findings["active.in_force_flow"]
+    assert len(flow) == 2 and all(f["ok"] for f in flow)  # 青山市民政局 2021 → 2022, rules and normative docs
+    assert findings["duplicates"] == []
