@@ -250,13 +250,16 @@ def _active_col(label: str, allowed: tuple[str, ...]) -> str | None:
 
 
 class Mapper:
+    """One pass over the rows of a document.  Header rows set the context (which table)
+    and the column positions; data rows are recognized by their labels and their cells
+    placed under the template's columns; every doubt is a warning on the result."""
+
     def __init__(self, rows: list[Row], active_version: str | None) -> None:
         self.rows = rows
         self.out = Mapped(active_version=active_version)
         self.context: str | None = None
         self.active_header: _Header | None = None
         self.app_header: _Header | None = None
-        self.appeal_header: _Header | None = None
         # first value column of each table's header, per (context, table index): a table
         # continued after a page break may draw its grid differently
         self.data_start: dict[tuple[str, int], int] = {}
@@ -268,6 +271,8 @@ class Mapper:
             self.out.warnings.append(msg)
 
     def _split(self, row: Row) -> tuple[list[Cell], list[Cell]]:
+        """(label cells, value cells) of a row: by the header's first value column when this
+        table has one, else the leading cells that are not numbers form the label."""
         cells = row.cells
         start = None
         if row.form != "text" and cells:
@@ -396,8 +401,7 @@ class Mapper:
                     if matches(n, col.keys) and "行政复议" not in n and "诉讼" not in n:
                         cols.append((col.key, c.text, c.col, c.end))
                         break
-            if len(cols) >= 5:
-                self.appeal_header = _Header(cols)
+            if len(cols) >= 5:  # the 15 columns are read in template order; the header gives where they start
                 self.data_start[("appeals", texts[0].table)] = min(c[2] for c in cols)
 
     # -- data rows
