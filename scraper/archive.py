@@ -184,10 +184,14 @@ def mark_current(db: sqlite_utils.Database) -> None:
                 SELECT max(capture_id) FROM reports r2 WHERE r2.source_url IS r.source_url))""")
 
 
-def distinct_captures(db: sqlite_utils.Database, role: str) -> list[tuple]:
-    """(id, url, site_id, content_type, sha256) of the first capture of every distinct
-    body each URL of this role has had: what a re-parse goes over."""
-    return db.execute(
+def archived_documents(db: sqlite_utils.Database, role: str):
+    """(capture id, url, site id, content type, sha256, bytes) of the first capture of every
+    distinct body each URL of this role has had: what a re-parse goes over."""
+    rows = db.execute(
         "SELECT id, url, site_id, content_type, sha256 FROM captures WHERE role = ? AND status = 200 "
         "AND sha256 IS NOT NULL AND id IN (SELECT min(id) FROM captures WHERE role = ? AND "
         "status = 200 AND sha256 IS NOT NULL GROUP BY url, sha256) ORDER BY id", [role, role]).fetchall()
+    for capture_id, url, site_id, ctype, sha in rows:
+        data = body(db, sha)
+        if data is not None:
+            yield capture_id, url, site_id, ctype, sha, data

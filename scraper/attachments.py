@@ -162,11 +162,7 @@ def reparse_attachments(db: sqlite_utils.Database) -> dict[str, int]:
     """Parse every archived attachment again and merge it again (after `reparse_all` has
     re-derived the pages' own reports, which drops earlier merges)."""
     stats = {"parsed": 0, "reports": 0, "merged": 0, "other": 0, "errors": 0}
-    rows = archive.distinct_captures(db, "attachment")
-    for capture_id, url, site_id, ctype, sha in rows:
-        data = archive.body(db, sha)
-        if data is None:
-            continue
+    for capture_id, url, site_id, ctype, sha, data in archive.archived_documents(db, "attachment"):
         stats["parsed"] += 1
         try:
             report = parse_document(data, url, ctype)

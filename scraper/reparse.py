@@ -14,11 +14,7 @@ log = logging.getLogger("xxgk.reparse")
 
 def reparse_all(db: sqlite_utils.Database) -> dict[str, int]:
     stats = {"parsed": 0, "reports": 0, "other": 0, "errors": 0}
-    rows = archive.distinct_captures(db, "report")
-    for capture_id, url, site_id, ctype, sha in rows:
-        data = archive.body(db, sha)
-        if data is None:
-            continue
+    for capture_id, url, site_id, ctype, sha, data in archive.archived_documents(db, "report"):
         stats["parsed"] += 1
         try:
             report = convert.parse(data, url=url, content_type=ctype)  # DOC/WPS/XLS converted first

@@ -123,13 +123,19 @@ def test_garbage_pages_never_crash_the_crawl(tmp_path, body):
     assert conn.execute("SELECT outcome FROM documents").fetchone()[0] == "not an annual report"
 
 
-def test_a_removed_report_is_named_once_and_its_archived_copy_kept(tmp_path):
+def _one_report_site(tmp_path):
+    """A column listing one fixture report page."""
     site = tmp_path / "www"
     site.mkdir()
     (site / "index.html").write_text(
         '<a href="t20220125_1003.html">青山市民政局2021年政府信息公开工作年度报告</a>', encoding="utf-8")
     page = FIXTURES / "sites" / "qingshan/mzj/zfxxgknb/202201/t20220125_1003.html"
     (site / "t20220125_1003.html").write_bytes(page.read_bytes())
+    return site
+
+
+def test_a_removed_report_is_named_once_and_its_archived_copy_kept(tmp_path):
+    site = _one_report_site(tmp_path)
     registry = tmp_path / "sites.toml"
     with web(site) as (base, log):
         registry.write_text(f'[[site]]\nid = "x"\nname = "青山市民政局"\nstart = ["{base}/index.html"]\ndelay = 0\n',
@@ -148,12 +154,7 @@ def test_a_removed_report_is_named_once_and_its_archived_copy_kept(tmp_path):
 
 
 def test_check_names_registry_entries_to_correct(tmp_path):
-    site = tmp_path / "www"
-    site.mkdir()
-    (site / "index.html").write_text(
-        '<a href="t20220125_1003.html">青山市民政局2021年政府信息公开工作年度报告</a>', encoding="utf-8")
-    page = FIXTURES / "sites" / "qingshan/mzj/zfxxgknb/202201/t20220125_1003.html"
-    (site / "t20220125_1003.html").write_bytes(page.read_bytes())
+    site = _one_report_site(tmp_path)
     (site / "empty.html").write_text("<p>栏目建设中</p>", encoding="utf-8")
     registry = tmp_path / "sites.toml"
     with web(site) as (base, _log):
