@@ -546,8 +546,10 @@ class Mapper:
             if self.context == "appeals" and values and ("数" in label or "件" in label):
                 self.appeals_row("".join(c.text for c in label_cells), values, row.form)
                 continue
-            if self.context == "active" and has_number and _plausible_label(label):
-                self.warn(f"active: row {''.join(c.text for c in label_cells)!r} is not a template row; ignored")
+            if self.context in ("active", "applications") and has_number and _plausible_label(label):
+                numbers = " ".join(v.text for v in values if v.text)
+                self.warn(f"{self.context}: row {''.join(c.text for c in label_cells)!r} is not a template row; "
+                          f"its numbers [{numbers}] are left out")
         return self.out
 
 
