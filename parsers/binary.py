@@ -44,6 +44,7 @@ class Extracted:
     error: str | None = None  # needs_ocr | unreadable
     has_images: bool = False  # pictures where text could be (scanned pages, image tables)
     title: str | None = None  # the file's own title property, if any
+    raw_lines: list[str] = field(default_factory=list)  # PDF: each printed line as is (text-like pages)
 
 
 def _hint(url: str | None, content_type: str | None) -> str | None:
@@ -142,9 +143,13 @@ def parse_binary(data: bytes, form: str, *, url: str | None = None):
         report.error = got.error
         report.warnings.extend(got.warnings)
         return report
-    mapped = map_rows(got.rows) if got.rows else None
-    if mapped is None or not mapped.tables:
-        mapped = document.map_text(got.lines)
+    # the file's tables as grids, and the same content read as text lines (a PDF printed
+    # from text has no rules; its columns are in the words): the reading that places more
+    # cells wins (neither ever places a number under a wrong key)
+    candidates = [map_rows(got.rows)] if got.rows else []
+    candidates += [document.map_text(lines) for lines in (got.lines, got.raw_lines) if lines]
+    mapped = max(candidates, key=lambda m: (sum(f.value is not None for f in m.facts.values()), len(m.facts)),
+                 default=None) or document.map_text([])
     report.warnings.extend(got.warnings)
     meta = {"title": got.title} if got.title else {}
     return document.finish(report, mapped, got.lines, meta=meta, html_title=None, url=url,

@@ -8,6 +8,7 @@ nulls and a warning: a number in the wrong column is the one outcome we never al
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations
@@ -79,6 +80,10 @@ def match_active_row(label: str) -> str | None:
     return None
 
 
+# `3.其他` after debris of the group label (`理3.其他`: a PDF cell broke `其他处理` over rows)
+_OTHER_ITEM = re.compile(r"(?:^|\D)3[.、．]其[他它]$")
+
+
 @lru_cache(maxsize=8192)
 def match_application_row(label: str) -> str | None:
     """Row key of an applications-table label (normalized), or None."""
@@ -94,8 +99,8 @@ def match_application_row(label: str) -> str | None:
         if rest.startswith("其他"):
             return "other.other"
         return None
-    if strip_numbering(label) in ("其他", "其它"):
-        return "other.other"
+    if strip_numbering(label) in ("其他", "其它") or _OTHER_ITEM.search(label):
+        return "other.other"  # (the guard in application_row wants it under （六）)
     return None
 
 
@@ -281,12 +286,18 @@ class Mapper:
                 not looks_numeric(c.text) for c in cells if c.col < start):
             label = [c for c in cells if c.col < start and not is_empty(c.text)]
             values = [c for c in cells if c.col >= start]
-            if label and all(not looks_numeric(c.text) for c in label):
+            # a first "value" that is itself a row label: this part of the table draws its
+            # columns differently (a PDF table joined across a page break): split by content
+            spilled = values and not looks_numeric(values[0].text) and not is_text_cell(values[0].text) \
+                and bool(match_application_row(normalize(values[0].text)) or match_active_row(normalize(values[0].text)))
+            if label and all(not looks_numeric(c.text) for c in label) and not spilled:
                 return label, values
         label: list[Cell] = []
         i = 0
-        while i < len(cells) and is_empty(cells[i].text) and i + 1 < len(cells) and not looks_numeric(cells[i + 1].text):
+        while i < len(cells) and is_empty(cells[i].text):
             i += 1
+        if i == len(cells) or looks_numeric(cells[i].text):
+            i = 0  # no label (the appeals data row): every cell is a value, blanks included
         for c in cells[i:]:
             if looks_numeric(c.text):
                 break

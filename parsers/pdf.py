@@ -76,8 +76,38 @@ class Grid:
     x1: float
 
     def join(self, other: "Grid") -> None:
-        self.cells += [(t, r0 + self.nrows, r1 + self.nrows, a, b) for t, r0, r1, a, b in other.cells]
-        self.nrows += other.nrows
+        shift = self.nrows
+        if self._row_continues(other):  # a row broken by the page: its label's last words
+            last = self.nrows - 1
+            for t, r0, r1, a, b in other.cells:
+                if r0 == 0 and t:
+                    k = next(i for i, c in enumerate(self.cells) if c[1] <= last < c[2] and _overlaps(c, a, b))
+                    text, c0, c1, ca, cb = self.cells[k]
+                    self.cells[k] = (text + t, c0, c1, ca, cb)
+            other_cells = [(t, r0 - 1, r1 - 1, a, b) for t, r0, r1, a, b in other.cells if r1 > 1]
+            other_cells = [(t, max(r0, 0), r1, a, b) for t, r0, r1, a, b in other_cells]
+            shift, rows = self.nrows, other.nrows - 1
+        else:
+            other_cells, rows = other.cells, other.nrows
+        self.cells += [(t, r0 + shift, r1 + shift, a, b) for t, r0, r1, a, b in other_cells]
+        self.nrows += rows
+
+    def _row_continues(self, other: "Grid") -> bool:
+        """The next page's first row only finishes labels of this table's last row (Word
+        lets a row break across pages): no numbers in it, and each of its words sits under
+        a cell of the last row that holds words, not numbers."""
+        last = self.nrows - 1
+        head = [(t, a, b) for t, r0, _r1, a, b in other.cells if r0 == 0 and t]
+        if not head or any(re.search(r"\d", t) for t, _a, _b in head):
+            return False
+        above = [c for c in self.cells if c[1] <= last < c[2]]
+        if not any(re.search(r"\d", c[0]) for c in above):
+            return False  # the last row is no data row (a header): nothing was broken
+        for t, a, b in head:
+            under = [c for c in above if _overlaps(c, a, b)]
+            if len(under) != 1 or not under[0][0] or _is_value(under[0][0]):
+                return False
+        return True
 
     def continues(self, other: "Grid") -> bool:
         """Same outer edges and most column edges shared: the same table on the next page."""
@@ -186,6 +216,11 @@ def _edges(values: list[float]) -> list[float]:
         if not out or v - out[-1] > EDGE_TOL:
             out.append(v)
     return out
+
+
+def _overlaps(cell: tuple, a: float, b: float) -> bool:
+    """A grid cell (text, r0, r1, x0, x1) sharing most of the span a..b."""
+    return min(cell[4], b) - max(cell[3], a) > 0.5 * (b - a)
 
 
 def _index(edges: list[float], v: float) -> int:
@@ -356,7 +391,11 @@ def unruled_grid(lines: list[Line]) -> list[list[tuple[str, int, int, int]]]:
 def _page_items(page, drop: set[int], lines_all: list[Line], words: list[Word]) -> list[Item]:
     tables = page.find_tables(table_settings={"vertical_strategy": "lines", "horizontal_strategy": "lines"})
     items: list[Item] = []
-    furniture_words = {id(w) for i in drop for w in lines_all[i].words}
+    # a lone number at the foot or head of a page is a page number, unless a table's ruled
+    # cell holds it (a table row broken by the page keeps its values)
+    boxes = [t.bbox for t in tables]
+    furniture_words = {id(w) for i in drop for w in lines_all[i].words
+                       if not any(_inside(w, box) for box in boxes)}
     body = [w for w in words if id(w) not in furniture_words]
     taken: set[int] = set()
     for t in tables:
@@ -424,6 +463,10 @@ def _assemble(pages_items: list[list[Item]], out: Extracted) -> None:
             merged.append(it)
     table = 0
     for it in merged:
+        if it.kind == "unruled":
+            out.raw_lines.extend(ln.text for ln in it.lines)
+        elif it.kind == "line":
+            out.raw_lines.append(it.line.text)
         if it.kind == "line":
             out.lines.append(it.line.text)
             continue
