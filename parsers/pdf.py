@@ -14,6 +14,7 @@ its header is repeated or not.  A PDF without a text layer is `needs_ocr`.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -24,6 +25,10 @@ from .cells import Cell, Row
 from .labels import normalize
 from .sections import find_headings
 from .values import looks_numeric
+
+# pdfminer reports every font quirk of a PDF (`Could not get FontBBox…`) as a warning, once
+# per glyph: noise on stderr for a user parsing a report, and nothing a parse can act on
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 MAX_PAGES = 200
 EDGE_TOL = 2.0  # points: two cell edges closer than this are the same grid line
