@@ -135,3 +135,13 @@ def test_report_link_texts():
     assert not is_report_link("青山市民政局关于做好2021年政府信息公开工作年度报告编制工作的通知")
     assert not is_report_link("青山市2022年政府工作报告")
     assert not is_report_link("青山县政府信息公开指南")
+
+
+def test_attachments_shown_through_a_viewer_are_found():
+    page = _page('<iframe src="/uploads/2023/nb2022.pdf" title="年度报告"></iframe>'
+                 '<embed src="../files/nb2021.docx">'
+                 '<a href="/pdfjs/web/viewer.html?file=/uploads/2022/nb2021.pdf">在线预览</a>')
+    found = discover(BASE, page)
+    assert set(found.attachments) >= {"http://www.qingshan.example/uploads/2023/nb2022.pdf",
+                                      "http://www.qingshan.example/zwgk/files/nb2021.docx",
+                                      "http://www.qingshan.example/uploads/2022/nb2021.pdf"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urldefrag
+from urllib.parse import parse_qs, urldefrag, urljoin, urlsplit
 
 from lxml import html as lxml_html
 
@@ -52,6 +52,16 @@ def page_links(url: str, html: str) -> list[Link]:
         if a.get("title") and len(a.get("title")) > len(text):
             text = a.get("title").strip()
         out.append(Link(urldefrag(urljoin(base, href))[0], text))
+    # a report shown in the page through a viewer: <iframe>/<embed>/<object> of the file,
+    # or pdf.js's viewer.html?file=… (the file is what the archive needs)
+    for el in doc.iter("iframe", "embed", "object"):
+        src = (el.get("src") or el.get("data") or "").strip()
+        if src and not src.startswith(("javascript:", "about:", "data:")):
+            out.append(Link(urldefrag(urljoin(base, src))[0], (el.get("title") or "").strip()))
+    for link in list(out):
+        target = parse_qs(urlsplit(link.url).query).get("file")
+        if target and ATTACHMENT.search(target[0]):
+            out.append(Link(urljoin(link.url, target[0]), link.text))
     return out
 
 
