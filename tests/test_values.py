@@ -15,7 +15,7 @@ def test_plain_numbers(raw, value):
     assert parse_value(raw) == CellValue(value, None)
 
 
-@pytest.mark.parametrize("raw", ["", "\u00a0", "—", "-", "/", "／", "无"])
+@pytest.mark.parametrize("raw", ["", "\u00a0", "—", "-", "/", "／", "∕", "无"])
 def test_no_number_is_null_without_a_warning(raw):
     assert parse_value(raw).value is None and parse_value(raw).problem is None
     assert looks_numeric(raw)
