@@ -21,6 +21,28 @@ def to_simplified(text: str) -> str:
     return _T2S.convert(text)
 
 
+# Kangxi radicals (⼀ ⽇ ⾏, which some PDF fonts print for 一 日 行) and full-width ASCII
+# (１、：) folded with one C-level translate: NFKC of a whole page is slow.
+_COMPAT = {cp: unicodedata.normalize("NFKC", chr(cp))
+           for cp in [*range(0x2E80, 0x2EF4), *range(0x2F00, 0x2FD6), *range(0xFF01, 0xFF5F)]
+           if unicodedata.normalize("NFKC", chr(cp)) != chr(cp)}
+
+
+_COMPAT_CHARS = re.compile("[\u2e80-\u2ef3\u2f00-\u2fd5\uff01-\uff5e]")
+_RADICALS = re.compile("[\u2e80-\u2ef3\u2f00-\u2fd5]")
+
+
+def fold_compat(text: str) -> str:
+    """A short line with full-width ASCII or Kangxi radicals, folded."""
+    return text.translate(_COMPAT) if _COMPAT_CHARS.search(text) else text
+
+
+def fold_radicals(text: str) -> str:
+    """A long text folded only when it holds Kangxi radicals (rare: some PDF fonts);
+    full-width punctuation, in every Chinese page, is left to the patterns that read it."""
+    return text.translate(_COMPAT) if _RADICALS.search(text) else text
+
+
 # Typos and variants seen in real reports, mapped onto the template's words.
 _VARIANTS: tuple[tuple[str, str], ...] = (
     ("现在行有效", "现行有效"),

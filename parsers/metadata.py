@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .labels import normalize_keep_spaces, to_simplified
+from .labels import fold_radicals, normalize_keep_spaces, to_simplified
 
 _YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年")
 _REPORT_WORDS = re.compile(
@@ -158,7 +158,8 @@ def find_year(title: str | None, text: str, published: str | None) -> tuple[int 
 def read_meta(lines: list[str], meta: dict[str, str], html_title: str | None, url: str | None) -> Meta:
     title = find_title(lines, meta, html_title)
     closing = closing_date(lines)
-    lines = to_simplified("\n".join(lines[:400])).split("\n")  # 發布日期, 索引號 on mirror sites
+    # 發布日期, 索引號 on mirror sites; Kangxi radicals (⽇, ⼀) that some PDF fonts print for 日, 一
+    lines = to_simplified(fold_radicals("\n".join(lines[:400]))).split("\n")
     published = find_published(lines, meta, url)
     dated_by_closing = published is None and closing is not None
     published = published or closing

@@ -11,7 +11,7 @@ import re
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from .labels import normalize
+from .labels import fold_compat, normalize
 
 SECTION_KEYS = ("overview", "active", "applications", "appeals", "problems", "other")
 _HEADINGS: dict[str, tuple[str, ...]] = {
@@ -51,6 +51,9 @@ def find_headings(lines: list[str]) -> dict[str, int]:
     next_index = 0
     for i, line in enumerate(lines):
         m = _PREFIX.match(line)
+        if not m and ("\u2e80" <= line[:1] <= "\u2fd5" or "\uff01" <= line[:1] <= "\uff5e"):  # １、, Kangxi ⼀
+            line = fold_compat(line)
+            m = _PREFIX.match(line)
         if not m:
             continue
         body = normalize(line[m.end():]).rstrip(":")

@@ -258,3 +258,11 @@ def test_deadline_depends_on_who_publishes(agency, kind, ok):
     report = parsers.parse(text)
     assert (report.agency, report.kind) == (agency, kind)
     assert {c.rule: c.ok for c in report.checks}["report.on_time"] is ok
+
+
+def test_kangxi_radicals_and_full_width_numbering_some_pdf_fonts_print():
+    text = SEED_TEXT.replace("一、总体情况", "⼀、总体情况").replace("五、存在的主要问题", "５、存在的主要问题") \
+        .replace("发布时间: 2021年01月20日", "发布时间: 2021年01⽉20⽇")  # ⼀ U+2F00, ⽉ U+2F49, ⽇ U+2F47
+    report = parsers.parse(text)
+    assert set(report.sections) == {"overview", "active", "applications", "appeals", "problems", "other"}
+    assert report.published == "2021-01-20"
