@@ -17,7 +17,6 @@ from .cells import Cell, Row
 
 MAX_SPAN = 64  # a hostile or broken colspan/rowspan must not explode the grid
 MAX_ROWS = 2000
-_WS = re.compile(r"[ \t\r\n\u3000\u00a0\u200b\ufeff]+")
 
 
 def cell_text(el, cache: dict | None = None) -> str:

@@ -27,7 +27,7 @@ _PAGE_MARK = re.compile(r"^\s*(?:[-—–]\s*\d{1,3}\s*[-—–]|第\s*\d{1,3}\s
 _ITEM_NUMBER = re.compile(r"(?<![\d.])\d{1,2}[.、](?=\D)")
 
 
-def _is_text_cell(token: str) -> bool:
+def is_text_cell(token: str) -> bool:
     """A non-numeric token that still carries a number (the seed's `2020年1-4月…13件`);
     item numbers inside labels (`（三）不予公开1.属于国家秘密`) do not count."""
     return bool(re.search(r"\d", _ITEM_NUMBER.sub("", strip_numbering(normalize(token)))))
@@ -60,7 +60,7 @@ def text_rows(text: str, table: int = 0, *, first_line: int = 0) -> list[Row]:
             continue
         last = tokens[-1]
         m = _GLUED.match(last)
-        if m and not looks_numeric(last) and not _is_text_cell(m.group(1)) \
+        if m and not looks_numeric(last) and not is_text_cell(m.group(1)) \
                 and all(not looks_numeric(t) for t in tokens[:-1]):
             # values glued to the label: `一、本年新收政府信息公开申请数量640020470`
             cells = [Cell(t, table, n, i) for i, t in enumerate(tokens[:-1])]
@@ -70,8 +70,3 @@ def text_rows(text: str, table: int = 0, *, first_line: int = 0) -> list[Row]:
             continue
         rows.append(Row([Cell(tok, table, n, i) for i, tok in enumerate(tokens)], "text"))
     return rows
-
-
-def is_text_cell(token: str) -> bool:
-    """A non-numeric token that still carries a number (the seed's `2020年1-4月…13件`)."""
-    return _is_text_cell(token)
