@@ -1,9 +1,10 @@
 """Reports published as files: PDF, Word (DOCX; DOC/WPS after conversion), spreadsheets.
 
 `binary_form` tells the form from the bytes themselves (magic numbers first, then the
-content type and the URL's extension), and `parse_binary` reduces each form to the same
+content type and the URL's extension), and `extract` reduces each form to the same
 two things an HTML page gives: rows of `Cell`s for `mapping.map_rows`, and lines of text
-for metadata and sections.  Conversion of old binary formats (DOC, WPS, XLS) needs
+for metadata and sections (the pipeline, `document.parse_binary`, takes it from there;
+a reader never imports the pipeline).  Conversion of old binary formats (DOC, WPS, XLS) needs
 LibreOffice, which is IO: it lives in `scraper/convert.py`; here such bytes are recorded
 as `needs_conversion`.  The readers (pdfplumber, python-docx, openpyxl) are imported only
 when a file of their kind arrives, so HTML parsing never pays for them.
@@ -129,28 +130,3 @@ def extract(data: bytes, form: str) -> Extracted:
     except Exception as exc:  # noqa: BLE001 - a broken file is a flagged record, never a crash
         return Extracted(error="unreadable", warnings=[f"{form}: cannot read the file: {type(exc).__name__}: {exc}"[:300]])
     return Extracted(error="unreadable", warnings=[f"{form}: not a form this parser reads"])
-
-
-def parse_binary(data: bytes, form: str, *, url: str | None = None):
-    """A file report through the same mapping, metadata, sections and checks as HTML."""
-    from . import document
-    from .mapping import map_rows
-    from .record import Report
-
-    report = Report(source=url, form=form)
-    got = extract(data, form)
-    if got.error and not got.lines:
-        report.error = got.error
-        report.warnings.extend(got.warnings)
-        return report
-    # the file's tables as grids, and the same content read as text lines (a PDF printed
-    # from text has no rules; its columns are in the words): the reading that places more
-    # cells wins (neither ever places a number under a wrong key)
-    candidates = [map_rows(got.rows)] if got.rows else []
-    candidates += [document.map_text(lines) for lines in (got.lines, got.raw_lines) if lines]
-    mapped = max(candidates, key=lambda m: (sum(f.value is not None for f in m.facts.values()), len(m.facts)),
-                 default=None) or document.map_text([])
-    report.warnings.extend(got.warnings)
-    meta = {"title": got.title} if got.title else {}
-    return document.finish(report, mapped, got.lines, meta=meta, html_title=None, url=url,
-                           has_images=got.has_images or got.error == "needs_ocr")

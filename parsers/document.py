@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from . import templates as T
+from .binary import binary_form, extract
 from .checks import run_checks
 from .decode import declared, decode
 from .html_grid import BYTE_ENCODINGS, document_tables, new_cache, parse_html, parse_html_bytes
@@ -46,8 +47,6 @@ def _image_table(doc, tables: list) -> bool:
 def parse(data: bytes | str, *, url: str | None = None, content_type: str | None = None) -> Report:
     """Parse one document (HTML page or flattened text) into a `Report`.  Never raises on
     bad input: unreadable or non-report documents come back with `error` set."""
-    from .binary import binary_form, parse_binary  # PDF, Word, spreadsheets
-
     if isinstance(data, bytes) and (form := binary_form(data, url, content_type)):
         return parse_binary(data, form, url=url)
     report = Report(source=url)
@@ -90,6 +89,28 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
         has_images = False
 
     return finish(report, mapped, lines, meta=meta, html_title=html_title, url=url, has_images=has_images)
+
+
+def parse_binary(data: bytes, form: str, *, url: str | None = None) -> Report:
+    """A file report (PDF, Word, spreadsheet) through the same mapping, metadata,
+    sections and checks as HTML; `binary.extract` reads the file."""
+    report = Report(source=url, form=form)
+    got = extract(data, form)
+    if got.error and not got.lines:
+        report.error = got.error
+        report.warnings.extend(got.warnings)
+        return report
+    # the file's tables as grids, and the same content read as text lines (a PDF printed
+    # from text has no rules; its columns are in the words): the reading that places more
+    # cells wins (neither ever places a number under a wrong key)
+    candidates = [map_rows(got.rows)] if got.rows else []
+    candidates += [map_text(lines) for lines in (got.lines, got.raw_lines) if lines]
+    mapped = max(candidates, key=lambda m: (sum(f.value is not None for f in m.facts.values()), len(m.facts)),
+                 default=None) or map_text([])
+    report.warnings.extend(got.warnings)
+    meta = {"title": got.title} if got.title else {}
+    return finish(report, mapped, got.lines, meta=meta, html_title=None, url=url,
+                  has_images=got.has_images or got.error == "needs_ocr")
 
 
 def finish(report: Report, mapped: Mapped, lines: list[str], *, meta: dict[str, str], html_title: str | None,
