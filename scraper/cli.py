@@ -222,14 +222,20 @@ def check(db_path, as_json):
 @click.option("--db", "db_path", default="archive.db", show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
-def serve(db_path, host, port):
-    """Serve the archive read-only with Datasette."""
+@click.option("--immutable", is_flag=True,
+              help="Serve a frozen snapshot for publishing a release: faster, but the file must not change "
+                   "while served (never with a crawl running). Default: live, what a crawl commits shows "
+                   "on the next request.")
+def serve(db_path, host, port, immutable):
+    """Serve the archive read-only with Datasette: live, while crawls write to it."""
     from .serve import serve as run
 
     if not Path(db_path).exists():
         raise click.UsageError(f"{db_path}: no such archive")
-    click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
-    run(db_path, host, port)  # becomes the Datasette process
+    if not immutable:  # the schema the served views and queries expect (a no-op when current)
+        archive.open_archive(db_path).conn.close()
+    click.echo(f"Serving {db_path} at http://{host}:{port}/{' (immutable snapshot)' if immutable else ''}", err=True)
+    run(db_path, host, port, immutable=immutable)  # becomes the Datasette process
 
 
 @cli.command()

@@ -307,6 +307,37 @@ ALTER TABLE sites ADD COLUMN reached_at TEXT;
 UPDATE sites SET reached_at = (SELECT min(parsed_at) FROM reports WHERE reports.site_id = sites.id);
 """
 
+# --- step 9: exact row counts for a live archive -------------------------------------
+# Datasette counts a table with `select count(*)` on every table page of a mutable
+# database; on fact_values (tens of millions of rows) that alone takes seconds.  These
+# counters, kept by triggers in the same transaction as the rows, let the serving plugin
+# (datasette/plugins/live.py) answer those counts at once and exactly.  INSERT OR REPLACE
+# deletes through the delete trigger only with `PRAGMA recursive_triggers=ON`, which
+# every writing connection sets (archive.open_archive, migrate).
+COUNTED_TABLES = ("sites", "bodies", "captures", "reports", "fact_keys", "fact_values", "checks", "sections",
+                  "documents", "frontier", "runs", "agencies", "report_sources", "report_figures")
+
+
+def _counter(table: str) -> str:
+    return f"""
+INSERT INTO row_counts (name, n) SELECT '{table}', count(*) FROM [{table}];
+CREATE TRIGGER row_counts_{table}_ai AFTER INSERT ON [{table}] BEGIN
+    UPDATE row_counts SET n = n + 1 WHERE name = '{table}'; END;
+CREATE TRIGGER row_counts_{table}_ad AFTER DELETE ON [{table}] BEGIN
+    UPDATE row_counts SET n = n - 1 WHERE name = '{table}'; END;
+"""
+
+
+ROW_COUNTS = ("CREATE TABLE row_counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL);\n"
+              + "".join(_counter(t) for t in COUNTED_TABLES))
+
+# --- step 10: dead links (never archived, answering 404/410; crawl.py asks them with backoff)
+DEAD_LINKS = """
+ALTER TABLE frontier ADD COLUMN dead_since TEXT;
+ALTER TABLE frontier ADD COLUMN dead_answers INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE frontier ADD COLUMN next_try TEXT;
+"""
+
 MIGRATIONS: list[str] = [
     INITIAL + SECTIONS_FTS,
     AGENCIES,
@@ -317,6 +348,8 @@ MIGRATIONS: list[str] = [
     REPORT_SOURCES,
     FIGURES,
     REACHED,
+    ROW_COUNTS,
+    DEAD_LINKS,
 ]
 
 
@@ -327,6 +360,7 @@ def version(db: sqlite_utils.Database) -> int:
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply every pending migration; returns the schema version reached."""
     db.conn.create_function("xxgk_bigrams", 1, bigrams, deterministic=True)
+    db.conn.execute("PRAGMA recursive_triggers=ON")  # REPLACE keeps row_counts right (step 9)
     current = version(db)
     for n, script in enumerate(MIGRATIONS):
         if n < current:

@@ -1,4 +1,12 @@
-"""Serving the archive with Datasette, read-only, with the project's configuration."""
+"""Serving the archive with Datasette, read-only, with the project's configuration.
+
+Live by default: Datasette opens the archive through read-only connections (`mode=ro`)
+on its WAL file, so what a crawl, reparse or check commits is served on the next
+request, and each query reads one committed state (a report is written in one
+transaction, so no query sees half of one).  `immutable` is the frozen-snapshot mode for
+publishing a release: the WAL is folded in first and the file must not change while it is
+served (SQLite then trusts it without locking; a write would be read as corruption).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +23,7 @@ CONFIG = Path(__file__).parent / "datasette"
 
 def checkpoint(db_path: str | Path) -> None:
     """Fold the WAL into the database file: an immutable open reads the file only."""
-    conn = sqlite3.connect(str(db_path))
+    conn = sqlite3.connect(str(db_path), timeout=30)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -56,9 +64,10 @@ def metadata(db_name: str = "archive") -> dict:
     return meta
 
 
-def datasette_args(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
+def datasette_args(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, *,
+                   immutable: bool = False) -> list[str]:
     return [
-        sys.executable, "-m", "datasette", "serve", "-i", str(db_path),
+        sys.executable, "-m", "datasette", "serve", *(["-i"] if immutable else []), str(db_path),
         "--metadata", str(metadata_for(db_path)),
         "--plugins-dir", str(CONFIG / "plugins"),
         "--host", host, "--port", str(port),
@@ -67,12 +76,13 @@ def datasette_args(db_path: str | Path, host: str = "127.0.0.1", port: int = 800
     ]
 
 
-def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001) -> None:
+def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001, *, immutable: bool = False) -> None:
     """Become Datasette (exec, never returns): signals sent to `xxgk serve` reach the
     server itself, so stopping it (Ctrl-C, SIGTERM from a test or systemd) leaves no
     orphaned server behind."""
-    checkpoint(db_path)
+    if immutable:
+        checkpoint(db_path)
     sys.stdout.flush()
     sys.stderr.flush()
-    args = datasette_args(db_path, host, port)
+    args = datasette_args(db_path, host, port, immutable=immutable)
     os.execv(args[0], args)

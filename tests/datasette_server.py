@@ -41,9 +41,9 @@ def build_fixture_archive(demo_archive: Path, folder: Path) -> Path:
 
 
 @contextlib.contextmanager
-def datasette(db_path: Path) -> Iterator[str]:
+def datasette(db_path: Path, *args: str) -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "scraper", "serve", "--db", str(db_path), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "scraper", "serve", "--db", str(db_path), "--port", str(port), *args],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

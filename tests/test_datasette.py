@@ -223,14 +223,15 @@ def test_hostile_title_is_escaped_in_html(base):
     assert XSS_TITLE in [r["title"] for r in query(base, "reports", year=2019)]
 
 
-def test_serving_is_read_only_and_immutable(base, fixture_db):
+def test_serving_is_read_only_and_live(base, fixture_db):
+    """Writes are refused (read-only connections); the database is served live, not frozen."""
     for path, data in (("/archive/-/query", b"sql=delete+from+reports"), ("/archive/reports/-/insert", b"{}")):
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(urllib.request.Request(base + path, data=data, method="POST"), timeout=10)
     with pytest.raises(urllib.error.HTTPError):
         get(base, "/archive.json", sql="delete from reports")
     dbs = get(base, "/-/databases.json")
-    assert [(d["name"], d["is_mutable"]) for d in dbs] == [("archive", False)]
+    assert [(d["name"], d["is_mutable"]) for d in dbs] == [("archive", True)]
     assert len(query(base, "reports")) > 0
 
 
@@ -243,6 +244,7 @@ def test_serve_binds_loopback_by_default():
     host_option = next(p for p in serve_command.params if p.name == "host")
     assert host_option.default == "127.0.0.1"
     args = serve.datasette_args("x/archive.db")
-    assert args[args.index("--host") + 1] == "127.0.0.1" and "-i" in args
+    assert args[args.index("--host") + 1] == "127.0.0.1" and "-i" not in args
+    assert "-i" in serve.datasette_args("x/archive.db", immutable=True)
     result = CliRunner().invoke(serve_command, ["--db", "/nonexistent/archive.db"])
     assert result.exit_code == 2

@@ -1,0 +1,119 @@
+"""What the live-archive tests and the chaos benchmark share: a poller that asks a served
+archive for every table, view and canned query while something writes to it, and the
+comparison of an archive's content that must not depend on how often a crawl was killed."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scraper.serve import metadata
+
+# values for the canned queries' parameters (any other parameter: empty)
+QUERY_PARAMS = {"agency": "县", "year": "2021", "q": "公开", "rule": "", "region": "", "level": ""}
+
+
+def served_paths(db_path: Path, db_name: str = "archive") -> list[str]:
+    """Every table and view of the archive and every canned query, as JSON, plus the
+    pages a person opens first."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        names = [n for (n,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' "
+            "AND name NOT LIKE 'sections_fts_%' AND name NOT LIKE 'sections_bigrams_%' ORDER BY name")]
+    finally:
+        conn.close()
+    paths = ["/", f"/{db_name}", f"/{db_name}/reports_overview"]
+    paths += [f"/{db_name}/{n}.json?_size=5" for n in names]
+    for name, query in metadata(db_name)["databases"][db_name].get("queries", {}).items():
+        params = {p: QUERY_PARAMS.get(p, "") for p in dict.fromkeys(re.findall(r":(\w+)", query["sql"]))}
+        paths.append(f"/{db_name}/{name}.json?" + urllib.parse.urlencode(params))
+    return paths
+
+
+@dataclass
+class Poller:
+    """Requests `paths` round-robin at about `rate` per second in a thread; records every
+    answer that is not a 200, and the served report count over time."""
+    base: str
+    paths: list[str]
+    rate: float = 10.0
+    answers: int = 0
+    failures: list[tuple[str, int, str]] = field(default_factory=list)
+    report_counts: list[int] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _get(self, path: str) -> None:
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=30) as r:
+                body = r.read()
+                status = r.status
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, exc.read()
+        except OSError as exc:
+            status, body = 0, str(exc).encode()
+        self.answers += 1
+        if status != 200:
+            self.failures.append((path, status, body[:300].decode("utf-8", "replace")))
+        elif path.startswith("/archive/reports.json"):
+            self.report_counts.append(json.loads(body)["filtered_table_rows_count"])
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            self._get(self.paths[i % len(self.paths)])
+            i += 1
+            self._stop.wait(max(0.0, 1 / self.rate - (time.monotonic() - t0)))
+
+    def __enter__(self) -> "Poller":
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def cycle(self) -> None:
+        """One more request of every path (what the served archive says now)."""
+        for path in self.paths:
+            self._get(path)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+
+def served_count(base: str, name: str, db_name: str = "archive") -> int | None:
+    with urllib.request.urlopen(f"{base}/{db_name}/{name}.json?_size=0", timeout=30) as r:
+        return json.loads(r.read())["filtered_table_rows_count"]
+
+
+def content(db_path: Path) -> dict:
+    """What a crawl made of the web, independent of capture and report ids and of when
+    things were fetched: reports with their facts, checks and sections, the documents'
+    outcomes, and the captured bodies."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        reports = {}
+        for rid, url, agency, year, version, title, current in conn.execute(
+                "SELECT id, source_url, agency, year, version, title, current FROM reports"):
+            facts = sorted(conn.execute("SELECT key, value, raw FROM facts WHERE report_id = ?", [rid]))
+            checks = sorted(conn.execute("SELECT rule, ok, detail FROM checks WHERE report_id = ?", [rid]))
+            sections = sorted(conn.execute("SELECT section, text FROM sections WHERE report_id = ?", [rid]))
+            reports.setdefault(url, []).append((agency, year, version, title, current, facts, checks, sections))
+        return {
+            "reports": {u: sorted(v, key=repr) for u, v in reports.items()},
+            "documents": sorted(conn.execute("SELECT url, outcome FROM documents")),
+            "bodies": sorted(conn.execute("SELECT DISTINCT c.url, c.sha256 FROM captures c WHERE c.sha256 IS NOT NULL "
+                                          "AND c.role != 'robots'")),
+        }
+    finally:
+        conn.close()
