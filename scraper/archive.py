@@ -22,6 +22,7 @@ from parsers.templates import label_of
 
 from . import agencies, fact_keys, schema
 from .agencies import Resolver
+from .archive_file import ArchiveError, check as check_archive
 
 
 @contextmanager
@@ -46,10 +47,17 @@ def now() -> str:
 
 
 def open_archive(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating or upgrading) an archive; WAL so readers never block the crawl."""
-    conn = sqlite3.connect(str(path), timeout=30)
+    """Open (creating or upgrading) an archive; WAL so readers never block the crawl.
+    A path that is not an archive (or not one this version knows) raises `ArchiveError`
+    before anything is written to it."""
+    if str(path) != ":memory:":
+        check_archive(path, create=True)
+    try:
+        conn = sqlite3.connect(str(path), timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as exc:  # a read-only file or directory
+        raise ArchiveError(path, f"cannot write it ({exc})") from None
     db = sqlite_utils.Database(conn)
-    db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=30000")
     schema.migrate(db)

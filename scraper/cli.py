@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ import click
 import parsers
 
 from . import archive, convert
+from .archive_file import ArchiveError, check as check_archive
 from .registry import RegistryError, load_registry, rebase
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -24,6 +26,17 @@ EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 3
 def _logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+
+
+@contextmanager
+def _archive_errors():
+    """An `ArchiveError` inside (a --db that is not an archive, an uncreatable lock, a
+    backup's destination) ends the command with one line, `error: PATH: why`, exit 2."""
+    try:
+        yield
+    except ArchiveError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 @click.group()
@@ -41,7 +54,9 @@ def _run_crawl(db_path: str, sites, *, max_pages, concurrency, delay, user_agent
     if delay is not None:
         sites = [replace(s, delay=delay) for s in sites]
     try:
-        with ArchiveLock(db_path):
+        with _archive_errors():  # checked before the lock file is made: a bad path leaves nothing behind
+            check_archive(db_path, create=True)
+        with _archive_errors(), ArchiveLock(db_path):
             db = archive.open_archive(db_path)
 
             async def go():
@@ -177,13 +192,13 @@ def reparse(db_path, registry):
     from .agencies import assign_all
     from .reparse import reparse_all
 
-    if not Path(db_path).exists():
-        raise click.UsageError(f"{db_path}: no such archive")
     try:
         sites = load_registry(registry) if registry else None
     except RegistryError as exc:
         raise click.UsageError(str(exc)) from exc
-    db = archive.open_archive(db_path)
+    with _archive_errors():
+        check_archive(db_path)
+        db = archive.open_archive(db_path)
     if sites:
         archive.upsert_sites(db, sites)
     stats = reparse_all(db)
@@ -201,9 +216,9 @@ def check(db_path, as_json):
     agency names that resolve to no agency."""
     from .crosscheck import run_crosschecks
 
-    if not Path(db_path).exists():
-        raise click.UsageError(f"{db_path}: no such archive")
-    db = archive.open_archive(db_path)
+    with _archive_errors():
+        check_archive(db_path)
+        db = archive.open_archive(db_path)
     findings = run_crosschecks(db)
     if as_json:
         click.echo(json.dumps(findings, ensure_ascii=False, indent=1))
@@ -230,10 +245,10 @@ def serve(db_path, host, port, immutable):
     """Serve the archive read-only with Datasette: live, while crawls write to it."""
     from .serve import serve as run
 
-    if not Path(db_path).exists():
-        raise click.UsageError(f"{db_path}: no such archive")
-    if not immutable:  # the schema the served views and queries expect (a no-op when current)
-        archive.open_archive(db_path).conn.close()
+    with _archive_errors():  # before Datasette starts: a bad path is one line, not a failing server
+        check_archive(db_path)
+        if not immutable:  # the schema the served views and queries expect (a no-op when current)
+            archive.open_archive(db_path).conn.close()
     click.echo(f"Serving {db_path} at http://{host}:{port}/{' (immutable snapshot)' if immutable else ''}", err=True)
     run(db_path, host, port, immutable=immutable)  # becomes the Datasette process
 
@@ -250,6 +265,8 @@ def demo(db_path, port, no_serve, fixtures):
     from .serve import serve as run
 
     _logging(False)
+    with _archive_errors():  # before the sample sites start
+        check_archive(db_path, create=True)
     fx = Path(fixtures)
     sites = load_registry(fx / "sites.toml")
     # the registry's own port when free, so URLs stay the same from one demo to the next
@@ -265,6 +282,40 @@ def demo(db_path, port, no_serve, fixtures):
         sys.exit(code)
     click.echo(f"Datasette: http://127.0.0.1:{port}/")
     run(db_path, "127.0.0.1", port)  # becomes the Datasette process
+
+
+@cli.command()
+@click.option("--db", "db_path", default="archive.db", show_default=True)
+def verify(db_path):
+    """Check the archive without writing to it (safe while a crawl runs): SQLite integrity,
+    every stored body against its sha256, every report linked to a capture. Names each
+    problem on stderr, a summary last; exit 1 when anything is damaged."""
+    from .integrity import verify as run
+
+    with _archive_errors():
+        result = run(db_path, on_problem=lambda line: click.echo(f"damaged: {line}", err=True))
+    click.echo(result.summary())
+    sys.exit(0 if result.ok else EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("dest")
+@click.option("--db", "db_path", default="archive.db", show_default=True)
+@click.option("--force", is_flag=True, help="Replace DEST if it exists (only ever by a copy that verifies).")
+def backup(dest, db_path, force):
+    """Copy the archive to DEST as one consistent state while crawls and serving go on;
+    DEST appears only once the copy verifies (as `xxgk verify` does). Exit 1 when the
+    copy does not verify (DEST left as it was), 2 for a bad path."""
+    from .integrity import backup as run
+
+    with _archive_errors():
+        result = run(db_path, dest, force=force,
+                     on_problem=lambda line: click.echo(f"damaged: {line}", err=True))
+    if result.ok:
+        click.echo(f"backed up {db_path} to {result.summary()}")
+    else:
+        click.echo(f"not backed up: the copy of {db_path} does not verify; {result.summary()}")
+    sys.exit(0 if result.ok else EXIT_FAILED)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -6,6 +6,8 @@ import fcntl
 import os
 from pathlib import Path
 
+from .archive_file import ArchiveError
+
 
 class Locked(RuntimeError):
     """Another process holds the archive's lock (exit code 3)."""
@@ -13,11 +15,15 @@ class Locked(RuntimeError):
 
 class ArchiveLock:
     def __init__(self, db_path: str | Path) -> None:
+        self.db_path = db_path
         self.path = Path(str(db_path) + ".lock")
         self.fd: int | None = None
 
     def __enter__(self) -> "ArchiveLock":
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # the first thing a crawl creates: where it fails, nothing is left behind
+            raise ArchiveError(self.db_path, f"cannot create the lock file {self.path} ({exc.strerror})") from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
