@@ -33,10 +33,17 @@ class Fact:
     row_label: str
     col_label: str
     form: str
+    unit: str | None = None  # as written in the report (legacy 计量单位 column or label)
+    source: str = "table"  # "table" | "prose" (a legacy figure read from a sentence)
 
     def provenance(self) -> dict:
-        return {"raw": self.raw, "table": self.table, "row": self.row, "col": self.col,
-                "row_label": self.row_label, "col_label": self.col_label, "form": self.form}
+        out = {"raw": self.raw, "table": self.table, "row": self.row, "col": self.col,
+               "row_label": self.row_label, "col_label": self.col_label, "form": self.form}
+        if self.unit is not None:
+            out["unit"] = self.unit
+        if self.source != "table":
+            out["source"] = self.source
+        return out
 
 
 @dataclass
