@@ -78,6 +78,8 @@ def _run_crawl(db_path: str, sites, *, max_pages, concurrency, delay, user_agent
         click.echo("", err=True)
     for failure in summary.failures:
         click.echo(f"failed: {failure}", err=True)
+    if summary.dead:  # not failures: links to pages that never existed for us (crawl.py)
+        click.echo(f"dead: {summary.dead} links answer 404/410; asked again after backoff", err=True)
     if json_summary:
         click.echo(json.dumps({k: v for k, v in summary.as_dict().items()}, ensure_ascii=False))
     else:

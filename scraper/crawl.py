@@ -8,8 +8,15 @@ archived, errors and redirects included.  Unchanged pages (304, or the same sha2
 the last capture) store no new body and are not parsed again.
 
 Frontier states: pending → done | failed | disallowed (robots.txt) | deferred (the host
-was blocked by a firewall challenge or deferred this run; asked again next run).  A site
+was blocked by a firewall challenge or deferred this run; asked again next run) | gone (an
+archived page now answers 404/410) | dead (a link never archived answers 404/410).  A site
 with pending or deferred URLs resumes; a site whose pass finished starts a new pass.
+
+Gone and dead URLs are not asked again by a new pass, so a column that links pages which
+no longer exist does not fail every night: a dead link is asked again on the 1st, 7th and
+30th day after it was first found dead, then every 30 days (`DEAD_BACKOFF_DAYS`), and a
+gone or dead link is asked again at once when a changed page links it anew (its previous
+version did not link it).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -35,6 +42,7 @@ from .registry import Site
 log = logging.getLogger("xxgk.crawl")
 MAX_DEPTH = 8  # links from the start page; real columns are 1-3 deep
 IN_FLIGHT = 4  # URLs of one site being fetched, parsed or archived at once
+DEAD_BACKOFF_DAYS = (1, 7, 30)  # days after a link was first found dead; then every 30 days
 
 
 @dataclass
@@ -45,11 +53,12 @@ class Summary:
     changed: int = 0
     failed: int = 0
     blocked: int = 0
+    dead: int = 0  # 404/410 answers this run from links never archived: not failures
     failures: list[str] = field(default_factory=list)  # "site: url: why"
 
     def line(self) -> str:
         return (f"fetched {self.fetched}, not modified {self.not_modified}, new reports {self.new_reports}, "
-                f"changed {self.changed}, failed {self.failed}, blocked {self.blocked}")
+                f"changed {self.changed}, failed {self.failed}, blocked {self.blocked}, dead {self.dead}")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -57,6 +66,20 @@ class Summary:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def next_try(first_dead: date, answers: int, today: date) -> date:
+    """The day a dead link is asked again after its `answers`-th 404/410: 1, 7, 30 days
+    after it was first found dead, then every 30 days; never before tomorrow."""
+    if answers <= len(DEAD_BACKOFF_DAYS):
+        due = first_dead + timedelta(days=DEAD_BACKOFF_DAYS[answers - 1])
+    else:
+        due = today + timedelta(days=DEAD_BACKOFF_DAYS[-1])
+    return max(due, today + timedelta(days=1))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def _parse(resp: Response):
@@ -71,8 +94,10 @@ def _parse(resp: Response):
 
 class Crawl:
     def __init__(self, db: sqlite_utils.Database, sites: list[Site], fetcher: Fetcher, *,
-                 max_pages: int | None = None, progress: Callable[[str], None] | None = None) -> None:
+                 max_pages: int | None = None, progress: Callable[[str], None] | None = None,
+                 now: Callable[[], datetime] = _utcnow) -> None:
         self.db = db
+        self.now = now  # the clock dead-link backoff reads (tests move it by days)
         self.sites = {s.id: s for s in sites}
         self.fetcher = fetcher
         self.max_pages = max_pages
@@ -95,21 +120,55 @@ class Crawl:
                 if unfinished:
                     self.db.execute("UPDATE frontier SET state = 'pending' WHERE site_id = ? AND state = 'deferred'",
                                     [s.id])
-                else:  # a new pass; pages gone from the site are not asked again (see _outcome)
+                else:  # a new pass; gone and dead links are not asked again (see _outcome)
                     self.db.execute("UPDATE frontier SET state = 'pending', attempts = 0 "
-                                    "WHERE site_id = ? AND state != 'gone'", [s.id])
+                                    "WHERE site_id = ? AND state NOT IN ('gone', 'dead')", [s.id])
+                self.db.execute("UPDATE frontier SET state = 'pending' WHERE site_id = ? AND state = 'dead' "
+                                "AND next_try <= ?", [s.id, self.now().date().isoformat()])
                 for url in s.start:
                     self._add(url, s.id, "list", None, 0)
+                    self.db.execute("UPDATE frontier SET state = 'pending' WHERE url = ? AND state IN ('gone', 'dead')",
+                                    [url])  # a start page is always asked
             cur = self.db.execute("INSERT INTO runs (started_at) VALUES (?)", [archive.now()])
             self.run_id = cur.lastrowid
 
     def _add(self, url: str, site_id: str, role: str, parent: str | None, depth: int) -> None:
-        """Queue a URL; one that was gone is asked again when a changed page links it."""
+        """Queue a URL not seen before (gone and dead ones are for `_relink`)."""
         self.db.execute(
             "INSERT OR IGNORE INTO frontier (url, site_id, role, parent_url, depth, state, updated_at) "
             "VALUES (?, ?, ?, ?, ?, 'pending', ?)", [url, site_id, role, parent, depth, archive.now()])
-        if parent is not None:
-            self.db.execute("UPDATE frontier SET state = 'pending' WHERE url = ? AND state = 'gone'", [url])
+
+    def _relink(self, page: Response, capture_id: int, urls: list[str]) -> None:
+        """Ask again the gone and dead URLs this changed page links anew (its previous
+        version did not link them): the site may have put them back.  A page that merely
+        changed (a counter, a new report above them) does not, or a column with many dead
+        links would ask them all whenever it changes."""
+        waiting = []
+        for url in dict.fromkeys(urls):
+            row = self.db.execute(
+                "SELECT c.run_id FROM frontier f LEFT JOIN captures c ON c.id = f.last_capture_id "
+                "WHERE f.url = ? AND f.state IN ('gone', 'dead')", [url]).fetchone()
+            if row is not None and row[0] != self.run_id:  # not already asked this run
+                waiting.append(url)
+        if not waiting:
+            return
+        before = self._links_before(page.url, capture_id)
+        for url in waiting:
+            if url not in before:
+                log.info("asking again %s: %s links it anew", url, page.url)
+                self.db.execute("UPDATE frontier SET state = 'pending' WHERE url = ?", [url])
+
+    def _links_before(self, url: str, capture_id: int) -> set[str]:
+        """Every link of the version of this page archived before `capture_id` (none if
+        there was none)."""
+        row = self.db.execute(
+            "SELECT sha256, content_type FROM captures WHERE url = ? AND status = 200 AND sha256 IS NOT NULL "
+            "AND id < ? ORDER BY id DESC LIMIT 1", [url, capture_id]).fetchone()
+        data = archive.body(self.db, row[0]) if row else None
+        if data is None:
+            return set()
+        found = discover(url, decode(data, row[1]).text)
+        return set(found.lists) | set(found.reports) | set(found.attachments)
 
     def _next(self, site_id: str, busy: set[str] = frozenset()) -> tuple[str, str, int, str | None] | None:
         """The next pending URL of a site, skipping those in flight: list pages first (they
@@ -182,6 +241,9 @@ class Crawl:
                 self.summary.not_modified += 1
             self.db.execute("UPDATE frontier SET state = ?, attempts = attempts + 1, last_capture_id = ?, "
                             "updated_at = ? WHERE url = ?", [state, capture_id, archive.now(), url])
+            if state == "done":  # a dead link that came back is a page like any other
+                self.db.execute("UPDATE frontier SET dead_since = NULL, dead_answers = 0, next_try = NULL "
+                                "WHERE url = ? AND dead_since IS NOT NULL", [url])
         if self.progress:
             self.progress(url)
 
@@ -224,8 +286,26 @@ class Crawl:
             # (a start page that is gone keeps failing: the registry entry needs fixing)
             self._fail(site.id, url, f"HTTP {final.status}: removed from the site (the archived copy is kept)")
             return "gone"
+        if final.status in (404, 410) and url not in site.start:
+            # a link to a page that never existed for us: nothing was lost, nothing went
+            # wrong this run; counted as dead and asked again only with backoff
+            self._dead(url, final.status)
+            return "dead"
         self._fail(site.id, url, f"HTTP {final.status}")
         return "failed"
+
+    def _dead(self, url: str, status: int) -> None:
+        """Count a dead answer and set when the link is asked next (`next_try`)."""
+        self.summary.dead += 1
+        log.info("dead link %s: HTTP %s", url, status)
+        now = self.now()
+        since, answers = self.db.execute("SELECT dead_since, dead_answers FROM frontier WHERE url = ?",
+                                         [url]).fetchone()
+        since = since or _iso(now.timestamp())
+        answers += 1
+        due = next_try(date.fromisoformat(since[:10]), answers, now.date())
+        self.db.execute("UPDATE frontier SET dead_since = ?, dead_answers = ?, next_try = ? WHERE url = ?",
+                        [since, answers, due.isoformat(), url])
 
     def _handle(self, site: Site, resp: Response, role: str, depth: int, capture_id: int, parsed) -> None:
         """Follow a new body's links (lists: reports and pages; reports: attachments) and
@@ -243,17 +323,22 @@ class Crawl:
         found = discover(resp.url, decode(body, resp.content_type).text)
         if depth >= MAX_DEPTH:
             return
+        linked: list[str] = []
         if role == "list" or not is_report:
             for u in found.lists:
                 if self._on_site(u):
                     self._add(u, site.id, "list", resp.url, depth + 1)
+                    linked.append(u)
             for u in found.reports:
                 if self._on_site(u):
                     self._add(u, site.id, "report", resp.url, depth + 1)
+                    linked.append(u)
         if role == "report":
             for u in list(found.attachments) + [u for u in found.reports if ATTACHMENT.search(u)]:
                 if self._on_site(u):
                     self._add(u, site.id, "attachment", resp.url, depth + 1)
+                    linked.append(u)
+        self._relink(resp, capture_id, linked)
 
     def _on_site(self, url: str) -> bool:
         return self.fetcher.permitted(url) is None
@@ -325,11 +410,12 @@ class Crawl:
 
 
 async def crawl(db: sqlite_utils.Database, sites: list[Site], *, fetcher: Fetcher | None = None,
-                max_pages: int | None = None, progress: Callable[[str], None] | None = None) -> Summary:
+                max_pages: int | None = None, progress: Callable[[str], None] | None = None,
+                now: Callable[[], datetime] = _utcnow) -> Summary:
     own = fetcher is None
     fetcher = fetcher or Fetcher()
     try:
-        return await Crawl(db, sites, fetcher, max_pages=max_pages, progress=progress).run()
+        return await Crawl(db, sites, fetcher, max_pages=max_pages, progress=progress, now=now).run()
     finally:
         if own:
             await fetcher.aclose()

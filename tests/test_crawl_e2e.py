@@ -33,7 +33,7 @@ def test_crawl_archives_every_fixture_report(tmp_path, expected_sites):
         result, db = _crawl(tmp_path, _registry(tmp_path, base))
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1] == (
-        "fetched 12, not modified 0, new reports 7, changed 0, failed 0, blocked 0")
+        "fetched 12, not modified 0, new reports 7, changed 0, failed 0, blocked 0, dead 0")
     conn = sqlite3.connect(db)
     reports = {urlsplit(r[0]).path: r for r in conn.execute(
         "SELECT source_url, agency, year, version, kind, published, id FROM reports WHERE current = 1")}

@@ -99,7 +99,7 @@ def test_fixture_web_first_and_unchanged_second_run(tmp_path, web_and_registry):
     result, second = _crawl(registry, db)
     assert result.exit_code == 0, result.output
     assert second == {"fetched": 0, "not_modified": first["fetched"], "new_reports": 0, "changed": 0,
-                      "failed": 0, "blocked": 0, "failures": []}
+                      "failed": 0, "blocked": 0, "dead": 0, "failures": []}
     assert _snapshot(conn) == before
     run2 = conn.execute("SELECT max(run_id) FROM captures").fetchone()[0]
     old = {r[0] for r in conn.execute("SELECT sha256 FROM captures WHERE run_id < ? AND sha256 IS NOT NULL", [run2])}
@@ -231,7 +231,7 @@ def test_progress_only_on_a_terminal_summary_on_stdout(tmp_path, tty):
         code, out, err = _run_with_stderr([sys.executable, "-m", "scraper", "crawl", "--db", str(tmp_path / "a.db"),
                                            "--registry", str(tmp_path / "sites.toml")], tty)
     assert code == 0
-    assert out.splitlines() == ["fetched 2, not modified 0, new reports 0, changed 0, failed 0, blocked 0"]
+    assert out.splitlines() == ["fetched 2, not modified 0, new reports 0, changed 0, failed 0, blocked 0, dead 0"]
     if tty:
         assert "\r" in err and "2 fetched" in err and "r.html" in err
     else:
