@@ -14,7 +14,7 @@ from datetime import date
 from typing import Callable
 
 from . import templates as T
-from .sections import SECTION_KEYS
+from .sections import LEGACY_SECTION_KEYS, SECTION_KEYS
 
 TOLERANCE = 0
 FEES_TOLERANCE = 0.01
@@ -113,16 +113,18 @@ def group_total(report) -> Check:
 
 
 _TOWNSHIP = re.compile(r"(镇|乡|街道|街道办事处|办事处)$")
+LAST_LEGACY_YEAR = 2018  # reports on 2008-2018 fall under the 2007 regulation (国务院令第492号)
 
 
 def on_time(report) -> Check:
     rule = "report.on_time"
     if not report.published or not report.year:
         return Check(rule, None, "skipped: published date or year unknown")
+    # the 2007 regulation (art. 31): every agency's report by 31 March; from 2019 (art. 49-50)
     # 31 March for the whole-government report of a county or above; 31 January for an
     # agency, and for a township or sub-district (乡镇、街道), which is not "county or above"
     township = bool(report.agency and _TOWNSHIP.search(report.agency.removesuffix("人民政府")))
-    late_allowed = report.kind == "government" and not township
+    late_allowed = (report.kind == "government" and not township) or report.year <= LAST_LEGACY_YEAR
     deadline = date(report.year + 1, 3, 31) if late_allowed else date(report.year + 1, 1, 31)
     published = date.fromisoformat(report.published)
     if published <= deadline:
@@ -132,6 +134,9 @@ def on_time(report) -> Check:
 
 def complete(report) -> Check:
     rule = "report.complete"
+    if report.version == "legacy":  # no national table before 2019: the seven sections are the form
+        missing = [s for s in LEGACY_SECTION_KEYS if s not in report.sections]
+        return Check(rule, not missing, f"sections missing: {', '.join(missing)}" if missing else "seven sections")
     missing_sections = [s for s in SECTION_KEYS if s not in report.sections]
     if report.version is None:
         return Check(rule, False, f"the tables do not tell the template version; {len(report.found)} cells found")
@@ -150,10 +155,16 @@ def complete(report) -> Check:
 
 
 def version_matches_year(report) -> Check:
+    """2021 tables for N >= 2021, 2019 tables for 2019-2020, legacy for N <= 2018.
+
+    A legacy report (no template table) on 2019 or later fails: the 2019 regulation made
+    the tables part of the report.  Template tables on a year up to 2018 fail too: the
+    first template dates from late 2019, after every report on 2018 was due, so such a
+    report most likely carries a wrong year (the version stays what the tables say)."""
     rule = "report.version_matches_year"
     if not report.version or not report.year:
         return Check(rule, None, "skipped: version or year unknown")
-    expected = "2021" if report.year >= 2021 else "2019" if report.year >= 2019 else "legacy"
+    expected = "2021" if report.year >= 2021 else "2019" if report.year > LAST_LEGACY_YEAR else "legacy"
     ok = expected == report.version
     return Check(rule, ok, f"{report.version} tables for {report.year}" + ("" if ok else f" (expected {expected})"))
 

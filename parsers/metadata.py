@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from .labels import fold_radicals, normalize_keep_spaces, to_simplified
 
-_YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年")
+# `2017年`, or a bare year before the report words (`…2017政府信息公开工作年度报告`, 2008-2018 titles)
+_YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*(?:年|(?=(?:政府|政务|信息公开|度)))")
 _REPORT_WORDS = re.compile(
     r"(政府信息公开|政务公开|信息公开)?(工作)?((?:19|20)\d{2}\s*年?)?\s*(年度)?(工作)?(报告|年报)$")
-_TITLE = re.compile(r"(年度报告|年报|年度工作报告|工作报告)")
+_TITLE = re.compile(r"(年度报告|年报|年度工作报告|工作报告|公开报告)")  # 公开报告: `…2017年政务信息公开报告`
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 _URL_DATE = re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_")
 _URL_DATE2 = re.compile(r"/((?:19|20)\d{2})(\d{2})(\d{2})/")
@@ -68,8 +69,8 @@ def find_title(lines: list[str], meta: dict[str, str], html_title: str | None) -
     return None
 
 
-_AGENCY_CUTS = (r"^关于", r"^((?:19|20)\d{2})年(度)?", r"(的)?(政府信息公开|政务公开|信息公开).*$",
-                r"((?:19|20)\d{2})年度?")
+_AGENCY_CUTS = (r"^关于", r"^((?:19|20)\d{2})年(度)?", r"(的)?(政府信息公开|政务信息公开|政务公开|信息公开).*$",
+                r"((?:19|20)\d{2})年度?", r"((?:19|20)\d{2})$")
 
 
 def agency_from_title(title: str) -> str | None:
