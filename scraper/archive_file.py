@@ -13,6 +13,7 @@ commands that read one (reparse, check, serve, verify, backup) refuse it as hold
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from pathlib import Path
 
 from . import schema
@@ -51,13 +52,23 @@ def _text(data: bytes) -> str:
 
 def check(path: str | Path, *, create: bool = False) -> None:
     """Raise `ArchiveError` unless `path` is an archive (or, with `create`, a place where a
-    new one can be made: a missing file in an existing directory, or an empty database)."""
+    new one can be made: a missing file in a writable directory, or an empty database)."""
     p = Path(path)
     if not p.exists():
         if not create:
             raise ArchiveError(path, "no such file")
-        _check_creatable(p)
-        return
+        if not p.parent.exists():
+            raise ArchiveError(path, f"cannot create it: directory {p.parent} does not exist")
+        if not p.parent.is_dir():
+            raise ArchiveError(path, f"cannot create it: {p.parent} is not a directory")
+    else:
+        _check_contents(path, create=create)
+    if create:
+        _check_writable_dir(path)
+
+
+def _check_contents(path: str | Path, *, create: bool) -> None:
+    p = Path(path)
     if p.is_dir():
         raise ArchiveError(path, "is a directory, not an archive file")
     try:
@@ -71,7 +82,7 @@ def check(path: str | Path, *, create: bool = False) -> None:
         raise ArchiveError(path, "is an empty file, not an archive")
     if head != SQLITE_MAGIC:
         raise ArchiveError(path, "not an archive (not a SQLite database)")
-    version, tables = _schema_of(p)
+    version, tables = _schema_of(path)
     if version > len(schema.MIGRATIONS):
         raise ArchiveError(path, f"archive schema version {version} is newer than this xxgk knows "
                                  f"({len(schema.MIGRATIONS)}); upgrade xxgk")
@@ -85,24 +96,27 @@ def check(path: str | Path, *, create: bool = False) -> None:
                                  f"{' or '.join(sorted(missing))} table)")
 
 
-def _check_creatable(p: Path) -> None:
-    parent = p.parent
-    if not parent.exists():
-        raise ArchiveError(p, f"cannot create it: directory {parent} does not exist")
-    if not parent.is_dir():
-        raise ArchiveError(p, f"cannot create it: {parent} is not a directory")
-
-
-def _schema_of(p: Path) -> tuple[int, set[str]]:
+def _check_writable_dir(path: str | Path) -> None:
+    """A writer makes files beside the archive (the crawl's lock, SQLite's -wal and -shm):
+    try, with an unnamed temporary file that vanishes when closed."""
+    p = Path(path)
     try:
-        conn = connect_readonly(p)
+        with tempfile.TemporaryFile(dir=p.parent):
+            pass
+    except OSError as exc:
+        raise ArchiveError(path, f"cannot write in {p.parent} ({exc.strerror})") from None
+
+
+def _schema_of(path: str | Path) -> tuple[int, set[str]]:
+    try:
+        conn = connect_readonly(path)
     except sqlite3.Error as exc:
-        raise ArchiveError(p, f"cannot open it ({exc})") from None
+        raise ArchiveError(path, f"cannot open it ({exc})") from None
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # SQLite quotes damaged schema text in its message
-        raise ArchiveDamaged(p, f"damaged: its schema cannot be read ({exc}); xxgk verify names the damage",
+        raise ArchiveDamaged(path, f"damaged: its schema cannot be read ({exc}); xxgk verify names the damage",
                              detail=str(exc)) from None
     finally:
         conn.close()
