@@ -25,15 +25,13 @@ def reparse_all(db: sqlite_utils.Database) -> dict[str, int]:
                 archive.delete_reports_of_capture(db, capture_id)
                 archive.record_document(db, capture_id, url, f"parser error: {exc}"[:300])
             continue
-        with db.conn:
+        with archive.transaction(db):  # one commit: a served page sees the old report or the new, never none
             archive.delete_reports_of_capture(db, capture_id)
-        if report.is_report:
-            archive.save_report(db, report, site_id=site_id, capture_id=capture_id, sha256=sha)
-            stats["reports"] += 1
-        else:
-            with db.conn:
+            if report.is_report:
+                archive.save_report(db, report, site_id=site_id, capture_id=capture_id, sha256=sha)
+            else:
                 archive.record_document(db, capture_id, url, report.error or "not a report", None, report.title)
-            stats["other"] += 1
+        stats["reports" if report.is_report else "other"] += 1
     for key, n in reparse_attachments(db).items():  # attachments merged into the pages again
         stats[key] = stats.get(key, 0) + n
     archive.mark_current(db)

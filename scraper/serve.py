@@ -73,6 +73,9 @@ def datasette_args(db_path: str | Path, host: str = "127.0.0.1", port: int = 800
         "--host", host, "--port", str(port),
         "--setting", "sql_time_limit_ms", "3000",
         "--setting", "default_page_size", "50",
+        # facet suggestions try every column of a table page (182 on report_applications)
+        # on every request: seconds on a big live archive; the useful facets are configured
+        "--setting", "suggest_facets", "off",
     ]
 
 

@@ -112,8 +112,69 @@ def content(db_path: Path) -> dict:
         return {
             "reports": {u: sorted(v, key=repr) for u, v in reports.items()},
             "documents": sorted(conn.execute("SELECT url, outcome FROM documents")),
-            "bodies": sorted(conn.execute("SELECT DISTINCT c.url, c.sha256 FROM captures c WHERE c.sha256 IS NOT NULL "
-                                          "AND c.role != 'robots'")),
+            "bodies": sorted(conn.execute("SELECT DISTINCT url, sha256 FROM captures WHERE status = 200 "
+                                          "AND role != 'robots'")),
         }
     finally:
         conn.close()
+
+
+def stored_bodies_intact(db_path: Path) -> list[str]:
+    """The sha256 of every stored body that no longer hashes to it (empty: all intact)."""
+    import hashlib
+    import zlib
+
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        bad = []
+        for sha, compression, data in conn.execute("SELECT sha256, compression, data FROM bodies"):
+            raw = zlib.decompress(data) if compression == "zlib" else data
+            if hashlib.sha256(raw).hexdigest() != sha:
+                bad.append(sha)
+        return bad
+    finally:
+        conn.close()
+
+
+def duplicate_captures(db_path: Path) -> list[tuple]:
+    """Captures stored twice: the same URL answered with the same body twice in one run
+    (a killed run's in-flight URLs are asked again by the rerun, but only one answer may
+    have been committed)."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT run_id, url, sha256, count(*) FROM captures WHERE role != 'robots' "
+                            "GROUP BY run_id, url, sha256, status HAVING count(*) > 1").fetchall()
+    finally:
+        conn.close()
+
+
+@dataclass
+class Chaos:
+    """`kills` crawls SIGKILLed at random moments, each followed by the next crawl, and a
+    last one left to finish; `moments` are the seconds after start of each kill."""
+    kills: int
+    moments: list[float] = field(default_factory=list)
+    finished_early: int = 0  # crawls that were done before their kill came
+    final_exit: int | None = None
+
+
+def crawl_with_kills(cmd: list[str], cwd: Path, kills: int, span: float, rng) -> Chaos:
+    """Run `cmd` (an `xxgk crawl`) `kills` times, each SIGKILLed after a random moment in
+    [0, span) seconds, then once to the end."""
+    import signal
+    import subprocess
+
+    chaos = Chaos(kills)
+    for _ in range(kills):
+        moment = rng.uniform(0, span)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=moment)
+            chaos.finished_early += 1
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        chaos.moments.append(moment)
+    chaos.final_exit = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      timeout=300).returncode
+    return chaos

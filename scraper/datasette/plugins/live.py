@@ -5,8 +5,9 @@ every table page and on the index pages; on `fact_values` (tens of millions of r
 one query takes seconds while the rows themselves take milliseconds.  The archive keeps
 exact counts in `row_counts`, updated by triggers in the same transaction as the rows
 (schema step 9), so an unfiltered count is one primary-key lookup and always matches what
-the same request reads.  Filtered counts, views, and archives without `row_counts` (an
-older schema) go to SQLite as before.
+the same request reads; a view with one row per row of a table (`schema.VIEW_ROWS`) is
+counted as that table.  Filtered counts, other views, and archives without `row_counts`
+(an older schema) go to SQLite as before.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import sqlite3
 
 from datasette import hookimpl
 from datasette.database import Results
+
+from scraper.schema import VIEW_ROWS
 
 _COUNT = re.compile(r"\s*select\s+count\(\*\)\s+from\s+\[?([A-Za-z_][A-Za-z0-9_]*)\]?\s*", re.I)
 
@@ -33,7 +36,8 @@ def _from_counters(db) -> None:
         table = counted(sql, params)
         if table is not None:
             try:
-                got = await execute("select n from row_counts where name = :name", {"name": table})
+                got = await execute("select n from row_counts where name = :name",
+                                    {"name": VIEW_ROWS.get(table, table)})
             except (sqlite3.OperationalError, sqlite3.DatabaseError):
                 got = None  # no row_counts table: an archive from before step 9
             if got is not None and got.rows:
