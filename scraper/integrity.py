@@ -22,6 +22,7 @@ from typing import Callable
 from .archive_file import ArchiveDamaged, ArchiveError, check, connect_readonly
 
 MAX_INTEGRITY_LINES = 100  # what PRAGMA integrity_check reports at most; the first ones say enough
+MAX_ROWIDS_SHOWN = 10
 Problem = Callable[[str], None]
 
 
@@ -79,14 +80,32 @@ def verify(path: str | Path, on_problem: Problem | None = None) -> Verification:
 
 
 def _integrity(conn: sqlite3.Connection, result: Verification, problem: Problem) -> None:
-    for (line,) in conn.execute(f"PRAGMA integrity_check({MAX_INTEGRITY_LINES})"):
+    try:
+        lines = [r[0] for r in conn.execute(f"PRAGMA integrity_check({MAX_INTEGRITY_LINES})")]
+    except (sqlite3.DatabaseError, UnicodeDecodeError):
+        # the check itself stopped at the damage: table by table, to name where it is
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall():
+            try:
+                lines = [r[0] for r in conn.execute(f'PRAGMA integrity_check("{table.replace(chr(34), chr(34) * 2)}")')]
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+                lines = [str(exc)]
+            for line in lines:
+                if line != "ok":
+                    problem(f"integrity: table {table}: {line}")
+        return
+    for line in lines:
         if line != "ok":
             problem(f"integrity: {line}")
 
 
 def _foreign_keys(conn: sqlite3.Connection, result: Verification, problem: Problem) -> None:
+    """One line per (table, referenced table): a deleted capture can orphan thousands of facts."""
+    orphans: dict[tuple[str, str], list[int]] = {}
     for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
-        problem(f"foreign key: {table} row {rowid} points at a missing {parent} row")
+        orphans.setdefault((table, parent), []).append(rowid)
+    for (table, parent), rowids in orphans.items():
+        shown = ", ".join(str(r) for r in rowids[:MAX_ROWIDS_SHOWN]) + (", …" if len(rowids) > MAX_ROWIDS_SHOWN else "")
+        problem(f"foreign key: {len(rowids)} {table} rows point at a missing {parent} row (rowid {shown})")
 
 
 def _bodies(conn: sqlite3.Connection, result: Verification, problem: Problem) -> None:
@@ -148,7 +167,7 @@ def backup(source: str | Path, dest: str | Path, *, force: bool = False,
     archive, or a `dest` that cannot or must not be written, raises `ArchiveError`."""
     check(source)
     src, dst = Path(source), Path(dest)
-    _check_destination(src, dst, force=force)
+    _check_destination(src, dest, force=force)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent)
     except OSError as exc:
@@ -157,7 +176,14 @@ def backup(source: str | Path, dest: str | Path, *, force: bool = False,
     tmp = Path(tmp_name)
     os.chmod(tmp, stat.S_IMODE(src.stat().st_mode))  # mkstemp makes it private; the copy reads like its source
     try:
-        _copy(src, tmp)
+        try:
+            _copy(src, tmp)
+        except sqlite3.DatabaseError as exc:  # the source's pages could not even be read
+            result = Verification(str(dest))
+            result.problems.append(f"copy: cannot be made ({exc})")
+            if on_problem:
+                on_problem(result.problems[-1])
+            return result
         result = verify(tmp, on_problem)
         result.path = str(dest)
         if result.ok:
@@ -168,15 +194,16 @@ def backup(source: str | Path, dest: str | Path, *, force: bool = False,
         tmp.unlink(missing_ok=True)
 
 
-def _check_destination(src: Path, dst: Path, *, force: bool) -> None:
+def _check_destination(src: Path, dest: str | Path, *, force: bool) -> None:
+    dst = Path(dest)
     if dst.resolve() == src.resolve() or (dst.exists() and os.path.samefile(dst, src)):
-        raise ArchiveError(dst, "is the archive itself; back up to another file")
+        raise ArchiveError(dest, "is the archive itself; back up to another file")
     if dst.is_dir():
-        raise ArchiveError(dst, "is a directory; name the backup file")
+        raise ArchiveError(dest, "is a directory; name the backup file")
     if dst.exists() and not force:
-        raise ArchiveError(dst, "exists already (--force replaces it)")
+        raise ArchiveError(dest, "exists already (--force replaces it)")
     if not dst.parent.is_dir():
-        raise ArchiveError(dst, f"directory {dst.parent} does not exist")
+        raise ArchiveError(dest, f"directory {dst.parent} does not exist")
 
 
 def _copy(src: Path, tmp: Path) -> None:
