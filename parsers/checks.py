@@ -14,6 +14,7 @@ from datetime import date
 from typing import Callable
 
 from . import templates as T
+from .legacy_template import SUMS as LEGACY_SUMS
 from .sections import LEGACY_SECTION_KEYS, SECTION_KEYS
 
 TOLERANCE = 0
@@ -217,12 +218,40 @@ def text_matches_table(report) -> Check:
     return _summary(rule, failures, checked, "no number in the prose to compare")
 
 
+def legacy_sums(report) -> Check:
+    """A legacy total against its parts, in `year` and `cumulative` alike.  The parts are the
+    rows the report's table lists (a key present, even null): a complete form of them must
+    be listed (the four channels or 当面/网络/信函、传真; the national list's eight answers or
+    the short form's four, plus any other answer row listed; the six reasons; upheld,
+    corrected and other; full- and part-time), and every value present, else not checked."""
+    rule, facts = "legacy.sums", report.facts
+    if report.version != "legacy":
+        return Check(rule, None, "skipped: not a legacy report")
+    failures, checked = [], 0
+    for s in LEGACY_SUMS:
+        for col in ("year", "cumulative"):
+            listed = next((f for f in s.forms if all(f"legacy.{k}.{col}" in facts for k in f)), None)
+            total = facts.get(f"legacy.{s.total}.{col}")
+            if listed is None or total is None:
+                continue
+            parts = [*listed, *(k for k in s.extras if k not in listed and f"legacy.{k}.{col}" in facts)]
+            values = [facts[f"legacy.{k}.{col}"] for k in parts]
+            if any(v is None for v in values):
+                continue
+            checked += 1
+            if not compare(sum(values), total):
+                failures.append(f"{s.total}.{col}: {'+'.join(_fmt(v) for v in values)} != {_fmt(total)}")
+    return _summary(rule, failures, checked, "no legacy total with all its parts")
+
+
 RULES: tuple[Callable, ...] = (row_total, balance, results_sum, group_total, on_time, complete,
                                version_matches_year, text_matches_table)
+LEGACY_RULES: tuple[Callable, ...] = (legacy_sums,)
 
 
 def run_checks(report) -> list[Check]:
-    return [rule(report) for rule in RULES]
+    rules = RULES + LEGACY_RULES if report.version == "legacy" else RULES
+    return [rule(report) for rule in rules]
 
 
 def compare(a, b, *, fees: bool = False) -> bool:
