@@ -124,7 +124,7 @@ def build(path: Path, n_reports: int, seed: int = 6) -> dict:
     conn.execute("COMMIT")
     t_facts = time.perf_counter() - t0
     facts_bytes = path.stat().st_size - size_before
-    conn.execute(schema.FIGURES_INSERT)  # what archive.save_report writes with each report's facts
+    conn.execute(schema.FIGURES_UPSERT)  # what archive.save_report writes with each report's facts
     dbstat = conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'fact_values'").fetchone()[0]
     n_facts = conn.execute("SELECT count(*) FROM fact_values").fetchone()[0]
 

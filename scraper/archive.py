@@ -128,9 +128,9 @@ def save_report(db: sqlite_utils.Database, report: Report, *, site_id: str | Non
         agency_id = Resolver.from_db(db).resolve(report.agency)
         if agency_id is not None:
             db.execute("UPDATE reports SET agency_id = ? WHERE id = ?", [agency_id, report_id])
-        db.conn.executemany("INSERT INTO fact_values (report_id, key_id, value, raw, cell) VALUES (?,?,?,?,?)",
-                            fact_rows(db, report_id, report))
-        db.execute(schema.FIGURES_INSERT + " WHERE r.id = ?", [report_id])
+        db.conn.executemany("INSERT INTO fact_values (report_id, key_id, value, raw, cell, unit, source) "
+                            "VALUES (?,?,?,?,?,?,?)", fact_rows(db, report_id, report))
+        db.execute(schema.FIGURES_UPSERT + " WHERE r.id = ?", [report_id])
         db.conn.executemany("INSERT INTO checks (report_id, rule, ok, detail) VALUES (?,?,?,?)",
                             [(report_id, c.rule, None if c.ok is None else int(c.ok), c.detail)
                              for c in report.checks])
@@ -142,8 +142,9 @@ def save_report(db: sqlite_utils.Database, report: Report, *, site_id: str | Non
 
 
 def fact_rows(db: sqlite_utils.Database, report_id: int, report: Report) -> list[tuple]:
-    """`fact_values` rows (schema step 2): key ids, `raw` only when it is not simply the
-    integer, the grid position packed into `cell`."""
+    """`fact_values` rows (schema steps 2 and 11): key ids, `raw` only when it is not simply
+    the integer, the grid position packed into `cell`, the unit written beside the value and
+    the source when it is not a table cell (a prose figure keeps its sentence as `raw`)."""
     ids = fact_keys.key_ids(db)
     rows = []
     for key in sorted(report.facts, key=lambda k: ids.get(k, 1 << 30)):
@@ -154,15 +155,16 @@ def fact_rows(db: sqlite_utils.Database, report_id: int, report: Report) -> list
                                   "VALUES (?,?,?,?,?,?)", [key, table, row_key, col_key, label_of(key),
                                                            fact_keys.column_name(row_key, col_key)]).lastrowid
         value, f = report.facts[key], report.found.get(key)
-        raw, cell = None, None
+        raw, cell, unit, source = None, None, None, None
         if f is not None:
+            unit, source = f.unit, (None if f.source == "table" else f.source)  # prose: raw is the sentence
             plain = isinstance(value, int) and not isinstance(value, bool) and f.raw == str(value)
             raw = None if plain else f.raw
             if 0 <= f.table < 2000 and 0 <= f.row < 1000 and 0 <= f.col < 1000:
                 cell = f.table * 1_000_000 + f.row * 1_000 + f.col
             else:
                 cell = json.dumps([f.table, f.row, f.col])
-        rows.append((report_id, ids[key], value, raw, cell))
+        rows.append((report_id, ids[key], value, raw, cell, unit, source))
     return rows
 
 

@@ -2,6 +2,8 @@
 
 `applications.carry_link`: carried_over(N).total = carried_forward(N-1).total;
 `active.in_force_flow` (2021 tables): in_force(N) = in_force(N-1) + made(N) - repealed(N);
+`legacy.cumulative_flow` (2008-2018 tables with a 历年累计 column): cumulative(N) =
+cumulative(N-1) + year(N), per indicator;
 `duplicates`: one agency, year and kind published more than once (at different URLs);
 `agencies.unresolved`: report agency names that match no agency (listed, never guessed).
 Reports are matched across years by `agency_id` (agencies.py), never by spelling.
@@ -69,6 +71,28 @@ def in_force_flow(db: sqlite_utils.Database) -> list[dict]:
     return found
 
 
+def cumulative_flow(db: sqlite_utils.Database) -> list[dict]:
+    rows = sorted({k.rsplit(".", 1)[0] for (k,) in db.execute(
+        "SELECT key FROM fact_keys WHERE table_name = 'legacy' AND col_key = 'cumulative'")})
+    if not rows:
+        return []
+    data, names = _facts(db, [f"{r}.{c}" for r in rows for c in ("year", "cumulative")])
+    found = []
+    for (agency_id, kind, year), cur in sorted(data.items()):
+        prev = data.get((agency_id, kind, year - 1))
+        if prev is None or cur["version"] != "legacy" or prev["version"] != "legacy":
+            continue
+        for row in rows:
+            now, this_year, before = cur.get(f"{row}.cumulative"), cur.get(f"{row}.year"), prev.get(f"{row}.cumulative")
+            if None in (now, this_year, before):
+                continue
+            found.append({"agency": names[agency_id], "agency_id": agency_id, "year": year,
+                          "report_id": cur["report_id"], "previous_report_id": prev["report_id"],
+                          "ok": compare(now, before + this_year, fees=row.endswith((".fees", ".budget"))),
+                          "detail": f"{row.removeprefix('legacy.')}: cumulative {now} vs {before}+{this_year}"})
+    return found
+
+
 def duplicates(db: sqlite_utils.Database) -> list[dict]:
     rows = db.execute("""SELECT a.name, r.agency_id, r.year, group_concat(r.id), group_concat(r.source_url, ' | '),
                                 count(*)
@@ -101,5 +125,6 @@ def registry_entries(db: sqlite_utils.Database) -> list[dict]:
 
 def run_crosschecks(db: sqlite_utils.Database) -> dict[str, list[dict]]:
     return {"applications.carry_link": carry_link(db), "active.in_force_flow": in_force_flow(db),
+            "legacy.cumulative_flow": cumulative_flow(db),
             "duplicates": duplicates(db), "agencies.unresolved": unresolved(db),
             "registry.entries": registry_entries(db)}

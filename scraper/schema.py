@@ -344,6 +344,78 @@ ALTER TABLE frontier ADD COLUMN dead_answers INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE frontier ADD COLUMN next_try TEXT;
 """
 
+# --- step 11: legacy reports (2008-2018) joined to the modern series --------------------
+# A fact keeps the unit written beside it (legacy 计量单位 column: 条, 件, 万元 or 元 …) and
+# where it was read when not from a table cell (`prose`; later `ocr`).  The headline
+# figures of a legacy report come from its indicators of the same meaning, so every
+# per-year query (report_summary, agency_years, year_overview) runs 2008 onwards; `series`
+# lists those indicators one row each, with the era and the key each value came from.
+# FIGURES_UPSERT supersedes FIGURES_INSERT (frozen with step 7) for every write from here.
+SERIES_INDICATORS = (  # indicator, label, modern source, legacy source
+    ("applications_received", "收到申请数 · applications received", "applications.new_received.total",
+     "legacy.requests_received.year"),
+    ("granted", "予以公开 / 同意公开 · granted", "applications.granted.total", "legacy.answers_granted.year"),
+    ("partly_granted", "部分公开 / 同意部分公开 · partly granted", "applications.partly_granted.total",
+     "legacy.answers_partly_granted.year"),
+    ("reviews", "行政复议 · administrative reviews", "appeals.review.total", "legacy.reviews.year"),
+    ("lawsuits", "行政诉讼 · lawsuits", "appeals.suit_direct.total + appeals.suit_after_review.total",
+     "legacy.suits.year"),
+)
+_SERIES_COLUMN = {"applications_received": "new_received", "granted": "granted", "partly_granted": "partly_granted",
+                  "reviews": "reviews", "lawsuits": "lawsuits"}
+_LEGACY_FIGURE = {_SERIES_COLUMN[i]: legacy for i, _l, _m, legacy in SERIES_INDICATORS}
+
+
+def _figure(column: str, modern: str) -> str:
+    """A report's figure: its modern fact, else (a legacy report) the legacy one."""
+    legacy = _LEGACY_FIGURE.get(column)
+    return f"coalesce({modern}, {_fact(legacy)})" if legacy else modern
+
+
+FIGURES_UPSERT = f"""INSERT OR REPLACE INTO report_figures (report_id, {', '.join(FIGURE_COLUMNS)})
+    SELECT r.id,
+    {_figure('new_received', _fact('applications.new_received.total'))}, {_fact('applications.carried_over.total')},
+    {_figure('granted', _fact('applications.granted.total'))},
+    {_figure('partly_granted', _fact('applications.partly_granted.total'))},
+    {_group_sum('withheld', 8)}, {_group_sum('unable', 3)}, {_group_sum('not_processed', 5)},
+    {_fact('applications.total.total')}, {_fact('applications.carried_forward.total')},
+    {_figure('reviews', _fact('appeals.review.total'))},
+    {_figure('lawsuits', _fact('appeals.suit_direct.total') + ' + ' + _fact('appeals.suit_after_review.total'))}
+    FROM reports r"""
+
+_INDICATOR_ROWS = ",\n    ".join(
+    f"('{i}', '{label}', '{_SERIES_COLUMN[i]}', '{modern}', '{legacy}')" for i, label, modern, legacy in SERIES_INDICATORS)
+
+LEGACY = f"""
+ALTER TABLE fact_values ADD COLUMN unit TEXT;
+ALTER TABLE fact_values ADD COLUMN source TEXT;
+DROP VIEW facts;
+CREATE VIEW facts AS
+    SELECT v.report_id, k.key, k.table_name, k.row_key, k.col_key, v.value,
+        CASE WHEN v.raw IS NULL AND v.cell IS NOT NULL THEN CAST(v.value AS TEXT) ELSE v.raw END AS raw,
+        k.label, k.label_en, coalesce(v.unit, k.unit) AS unit, coalesce(v.source, 'table') AS source,
+        CASE WHEN typeof(v.cell) = 'integer' THEN v.cell / 1000000 ELSE json_extract(v.cell, '$[0]') END AS grid_table,
+        CASE WHEN typeof(v.cell) = 'integer' THEN v.cell / 1000 % 1000 ELSE json_extract(v.cell, '$[1]') END AS grid_row,
+        CASE WHEN typeof(v.cell) = 'integer' THEN v.cell % 1000 ELSE json_extract(v.cell, '$[2]') END AS grid_col
+    FROM fact_values v JOIN fact_keys k ON k.id = v.key_id;
+{FIGURES_UPSERT} WHERE r.version = 'legacy';
+CREATE TABLE series_indicators (indicator TEXT PRIMARY KEY, label TEXT NOT NULL, figure TEXT NOT NULL,
+    modern_key TEXT NOT NULL, legacy_key TEXT NOT NULL);
+INSERT INTO series_indicators VALUES
+    {_INDICATOR_ROWS};
+CREATE VIEW series AS
+    SELECT r.id AS report_id, r.agency_id, coalesce(a.name, r.agency) AS agency, a.region, a.level, r.year,
+        i.indicator, i.label,
+        CASE i.figure WHEN 'new_received' THEN f.new_received WHEN 'granted' THEN f.granted
+            WHEN 'partly_granted' THEN f.partly_granted WHEN 'reviews' THEN f.reviews
+            WHEN 'lawsuits' THEN f.lawsuits END AS value,
+        coalesce(r.version, 'unknown') AS era,
+        CASE WHEN r.version = 'legacy' THEN i.legacy_key ELSE i.modern_key END AS source_key
+    FROM reports r JOIN report_figures f ON f.report_id = r.id CROSS JOIN series_indicators i
+        LEFT JOIN agencies a ON a.id = r.agency_id
+    WHERE r.current = 1 AND value IS NOT NULL;
+"""
+
 MIGRATIONS: list[str] = [
     INITIAL + SECTIONS_FTS,
     AGENCIES,
@@ -356,6 +428,7 @@ MIGRATIONS: list[str] = [
     REACHED,
     ROW_COUNTS,
     DEAD_LINKS,
+    LEGACY,
 ]
 
 
