@@ -6,16 +6,21 @@ import re
 
 from . import templates as T
 from .binary import binary_form, extract
-from .checks import run_checks
+from .checks import LAST_LEGACY_YEAR, run_checks
 from .decode import declared, decode
 from .html_grid import BYTE_ENCODINGS, document_tables, new_cache, parse_html, parse_html_bytes
 from .html_text import html_lines
+from .images import Picture, mark_pictures, picture_lines, pictures_where_tables_belong
+from .legacy import LegacyRead, read_legacy
+from .legacy_template import INDICATORS
 from .mapping import Mapped, map_rows
 from .metadata import is_report_title, read_meta
 from .record import Report
-from .sections import split_sections, table_region
+from .sections import find_headings, is_chrome, split_sections, table_region
 from .text_rows import text_rows
 
+# the fullest legacy 统计表: every indicator, the year's figure and the running total
+LEGACY_MAX_CELLS = 2 * len(INDICATORS)
 _HTML_SNIFF = re.compile(r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|table|div|p)\b", re.I | re.S)
 
 
@@ -36,12 +41,10 @@ def _meta_tags(doc) -> dict[str, str]:
     return out
 
 
-def _image_table(doc, tables: list) -> bool:
-    """A report whose tables are pictures: images on the page and no table drawn as a
-    grid of at least 5 rows by 3 columns (a table we failed to read is not an image)."""
-    if doc.find(".//img") is None:
-        return False
-    return not any(len(rows) >= 5 and max(len(r.cells) for r in rows) >= 3 for _t, rows in tables if rows)
+def _has_grid(tables: list) -> bool:
+    """A table drawn as a grid of at least 5 rows by 3 columns: a table we failed to read
+    is not a picture of one."""
+    return any(len(rows) >= 5 and max(len(r.cells) for r in rows) >= 3 for _t, rows in tables if rows)
 
 
 def parse(data: bytes | str, *, url: str | None = None, content_type: str | None = None) -> Report:
@@ -72,23 +75,27 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
         cache = new_cache(doc)
         tables = document_tables(doc, cache)
         rows = [row for _table, table_rows in tables for row in table_rows]
-        has_images = _image_table(doc, tables)
+        pictures = [] if _has_grid(tables) else mark_pictures(doc)
         lines = html_lines(doc, tables)  # after the grids: it replaces the tables
+        lines, pictures = picture_lines(lines, pictures)
         meta = _meta_tags(doc)
         t = doc.find(".//title")
         html_title = "".join(t.itertext()).strip() if t is not None else None
         mapped = map_rows(rows)
-        if not mapped.tables:  # tables drawn with <p>s, or text in a <pre>
+        legacy = _read_legacy(mapped, rows, lines)
+        if not mapped.tables and not legacy.table_found:  # tables drawn with <p>s, or text in a <pre>
             mapped = map_text(lines)
             report.form = "html-text"
     else:
         text = text.replace("\x00", "")
         lines = [ln.strip() for ln in text.splitlines()]  # blank lines kept: provenance is the line number
         mapped = map_text(lines)
+        legacy = _read_legacy(mapped, text_rows("\n".join(lines), 0), lines)
         report.form = "text"
-        has_images = False
+        pictures = []
 
-    return finish(report, mapped, lines, meta=meta, html_title=html_title, url=url, has_images=has_images)
+    return finish(report, mapped, lines, meta=meta, html_title=html_title, url=url, has_images=False,
+                  legacy=legacy, pictures=pictures)
 
 
 def parse_binary(data: bytes, form: str, *, url: str | None = None) -> Report:
@@ -107,22 +114,31 @@ def parse_binary(data: bytes, form: str, *, url: str | None = None) -> Report:
     candidates += [map_text(lines) for lines in (got.lines, got.raw_lines) if lines]
     mapped = max(candidates, key=lambda m: (sum(f.value is not None for f in m.facts.values()), len(m.facts)),
                  default=None) or map_text([])
+    legacy = _read_legacy(mapped, got.rows or text_rows("\n".join(got.lines), 0), got.lines)
     report.warnings.extend(got.warnings)
     meta = {"title": got.title} if got.title else {}
     return finish(report, mapped, got.lines, meta=meta, html_title=None, url=url,
-                  has_images=got.has_images or got.error == "needs_ocr")
+                  has_images=got.has_images or got.error == "needs_ocr", legacy=legacy)
 
 
 def finish(report: Report, mapped: Mapped, lines: list[str], *, meta: dict[str, str], html_title: str | None,
-           url: str | None, has_images: bool) -> Report:
-    """What every input form shares once its tables are mapped: metadata, sections,
-    the report/not-a-report decision, the facts of the template, and the checks."""
+           url: str | None, has_images: bool, legacy: LegacyRead | None = None,
+           pictures: list[Picture] | None = None) -> Report:
+    """What every input form shares once its tables are read: metadata, sections, the
+    report/not-a-report decision, the era (template tables or legacy figures), the facts
+    and the checks.  `has_images`: a file shows pictures where text could be; `pictures`:
+    an HTML page's pictures that may stand for its tables (`parsers.images`)."""
+    legacy = legacy or LegacyRead()
     m = read_meta(lines, meta, html_title, url)
     report.title, report.agency, report.year = m.title, m.agency, m.year
     report.published, report.index_no, report.kind = m.published, m.index_no, m.kind
     report.sections = split_sections(lines)
-    looks_like_report = _is_report(report, mapped)
-    if not mapped.tables and has_images and (looks_like_report or not any(lines)):
+    modern = _template_tables(mapped, legacy)
+    looks_like_report = _is_report(report, mapped, legacy, modern)
+    legacy_era = report.year is None or report.year <= LAST_LEGACY_YEAR
+    stated = legacy.table_found or (legacy_era and bool(legacy.facts))  # figures a reader can use
+    pictured = has_images or (pictures is not None and _pictures_for_tables(report, lines, pictures))
+    if not mapped.tables and not stated and pictured and (looks_like_report or not any(lines)):
         report.error = "needs_ocr"
         report.warnings.append(f"tables: none found as text; the {report.form} document shows images (needs OCR)")
         return report
@@ -131,9 +147,50 @@ def finish(report: Report, mapped: Mapped, lines: list[str], *, meta: dict[str, 
         report.title = report.title or html_title or next((ln for ln in lines if ln), None)
         return report
     report.warnings.extend(m.problems or [])
-    _fill(report, mapped)
+    if modern:
+        _fill(report, mapped)
+    else:
+        _fill_legacy(report, legacy)
     report.checks = run_checks(report)
     return report
+
+
+def _placed(mapped: Mapped) -> int:
+    return sum(f.value is not None for f in mapped.facts.values())
+
+
+def _read_legacy(mapped: Mapped, rows: list, lines: list[str]) -> LegacyRead:
+    """The legacy figures, unless the template tables already place more figures than
+    the fullest legacy table could (a modern report: nothing legacy to read, half the time)."""
+    return LegacyRead() if _placed(mapped) > LEGACY_MAX_CELLS else read_legacy(rows, lines)
+
+
+def _template_tables(mapped: Mapped, legacy: LegacyRead) -> bool:
+    """Whether the tables read are the 2019/2021 templates.  A legacy 统计表 also matches a
+    few template rows (`2.同意部分公开答复数` looks like partly_granted, `制发规范性文件总数`
+    like the 2021 active table): when it places at least as many figures as the template
+    mapping, the tables are legacy and no template cell is kept."""
+    if not mapped.tables:
+        return False
+    if not legacy.table_found:
+        return True
+    legacy_cells = sum(f.value is not None and f.source == "table" for f in legacy.facts.values())
+    return _placed(mapped) > legacy_cells
+
+
+def _pictures_for_tables(report: Report, lines: list[str], pictures: list[Picture]) -> bool:
+    """Pictures in the report body where the tables belong: the body runs from the title
+    line (or the first section heading) to the page chrome after the last heading."""
+    if not pictures:
+        return False
+    heads = sorted(find_headings(lines).values())
+    title_line = next((i for i, ln in enumerate(lines) if report.title and ln.replace(" ", "") ==
+                       report.title.replace(" ", "")), None)
+    start = title_line if title_line is not None else (heads[0] if heads else 0)
+    last = heads[-1] if heads else start
+    end = next((i for i in range(last + 1, len(lines)) if is_chrome(lines[i])), len(lines))
+    first_heading = heads[0] if heads else title_line
+    return pictures_where_tables_belong(pictures, start, end, first_heading)
 
 
 def map_text(lines: list[str]) -> Mapped:
@@ -142,16 +199,30 @@ def map_text(lines: list[str]) -> Mapped:
     return map_rows(text_rows("\n".join(lines[start:end]), 0, first_line=start))
 
 
-def _is_report(report: Report, mapped: Mapped) -> bool:
+def _is_report(report: Report, mapped: Mapped, legacy: LegacyRead, modern: bool) -> bool:
+    """A page naming an annual report (title or heading) with tables of either era or
+    the sections of one; a titled page on a year up to 2018, or with the 2007 headings
+    (四、…收费及减免情况), is a legacy report even in prose alone.  A letter, notice or guide
+    filed in the column names no report, whatever its year."""
     titled = bool(report.title and is_report_title(report.title))
-    if mapped.tables and (titled or len(report.sections) >= 3):
+    if (modern or legacy.table_found) and (titled or len(report.sections) >= 3):
+        return True
+    if titled and ("fees" in report.sections or (report.year is not None and report.year <= LAST_LEGACY_YEAR)):
         return True
     return titled and len(report.sections) >= 3
 
 
+def _fill_legacy(report: Report, legacy: LegacyRead) -> None:
+    """A 2008-2018 report: only the legacy figures found, each with its provenance (no
+    template cell comes from a legacy table)."""
+    report.version = "legacy"
+    report.found = dict(legacy.facts)
+    report.facts = {key: fact.value for key, fact in legacy.facts.items()}
+    report.warnings = legacy.warnings + report.warnings
+
+
 def _fill(report: Report, mapped: Mapped) -> None:
-    # no table of either template: a 2008-2018 style report with free-form tables
-    report.version = mapped.version or (None if mapped.tables else "legacy")
+    report.version = mapped.version
     report.applications_layout = mapped.applications_layout
     if report.version is None:
         report.warnings.append(f"version: the tables found ({', '.join(sorted(mapped.tables))}) do not tell "
