@@ -53,25 +53,28 @@ class LegacyRead:
 # --- labels --------------------------------------------------------------------------
 
 _UNIT_WORDS = "|".join(L.UNITS)
-_LABEL_UNIT = re.compile(r"\((?:单位[:：]?)?(" + _UNIT_WORDS + r")\)$")
+_LABEL_UNIT = re.compile(r"^\((?:单位[:：]?)?(" + _UNIT_WORDS + r")\)$")
+_NOTE = re.compile(r"\([^()]*\)")
 _SUB_PREFIX = re.compile(r"^(?:其中|包括)[:,]?")
 _EXTRA_NUMBERING = re.compile(r"^(?:\(\d{1,2}\)|[①-⑳]|\d{1,2}(?=[\u4e00-\u9fff]))")
 
 
 def clean_label(raw: str) -> tuple[str, str | None]:
-    """(normalized label without numbering, `其中` or unit; the unit written in it)."""
+    """(normalized label without numbering, `其中` and notes in brackets; the unit written
+    in it).  The national list's notes (`主动公开政府信息数（不同渠道和方式公开相同信息计1条）`)
+    are not part of the name; a bracketed unit (`专项经费（万元）`) is the row's unit."""
     label = normalize(raw)
-    unit = None
-    m = _LABEL_UNIT.search(label)
-    if m:
-        unit, label = m.group(1), label[: m.start()]
     prev = None
     while prev != label:
         prev = label
         label = strip_numbering(label)
         label = _SUB_PREFIX.sub("", label)
         label = _EXTRA_NUMBERING.sub("", label)
-    return label, unit
+    unit = None
+    for note in _NOTE.findall(label):
+        m = _LABEL_UNIT.match(note)
+        unit = m.group(1) if m else unit
+    return _NOTE.sub("", label), unit
 
 
 def _plausible(label: str) -> bool:
@@ -139,11 +142,14 @@ def _is_unit(text: str) -> bool:
 _HEADER_PATTERNS = {role: [re.compile(f"^(?:{p})$") for p in pats] for role, pats in L.COLUMN_HEADERS.items()}
 
 
+_HEADER_NOTE = re.compile(r"\((?:单位[:：]?)?(?:" + _UNIT_WORDS + r")\)$")
+
+
 @lru_cache(maxsize=4096)
 def column_role(text: str) -> str | None:
-    """`unit`, `year`, `cumulative`, `label` or `serial` for a header cell, else None."""
-    label = normalize(text).strip(":")
-    for role in ("unit", "cumulative", "serial", "label", "year"):
+    """`unit`, `year`, `cumulative`, `label`, `serial` or `note` for a header cell, else None."""
+    label = _HEADER_NOTE.sub("", normalize(text).strip(":"))
+    for role in ("unit", "cumulative", "serial", "note", "label", "year"):
         if any(p.match(label) for p in _HEADER_PATTERNS[role]):
             return role
     return None
@@ -154,6 +160,7 @@ class _Header:
     cols: list[tuple[str | None, str, int, int]]  # (role, raw label, start, end)
     table: int
     width: int
+    start: int = 0  # first grid column covered (a half of a side-by-side list)
 
     def role_at(self, cell: Cell) -> tuple[str | None, str]:
         """The role of the header column a cell overlaps most (grid positions)."""
@@ -168,6 +175,16 @@ class _Header:
     def value_roles(self) -> list[tuple[str, str]]:
         return [(r, t) for r, t, _a, _b in self.cols if r in COLUMNS]
 
+    def halves(self) -> list[_Header]:
+        """The list drawn side by side (指标|单位|统计数|指标|单位|统计数): one header per
+        label column, each covering the grid up to the next; else this header alone."""
+        starts = [a for r, _t, a, _b in self.cols if r == "label"]
+        if len(starts) < 2:
+            return [self]
+        bounds = [0, *starts[1:], max(self.width, max(c[3] for c in self.cols))]
+        return [_Header([c for c in self.cols if lo <= c[2] < hi], self.table, hi, lo)
+                for lo, hi in zip(bounds, bounds[1:])]
+
 
 def _header_of(row: Row) -> _Header | None:
     """A header row: no numbers, no indicator, at least one value column (year or
@@ -181,8 +198,16 @@ def _header_of(row: Row) -> _Header | None:
     if any(match_label(clean_label(c.text)[0]) for c in texts):
         return None
     cols = [(r, c.text, c.col, c.end) for r, c in zip(roles, texts)]
-    width = max((c.end for c in row.cells), default=0)
-    return _Header(cols, texts[0].table, width)
+    header = _Header(cols, texts[0].table, max((c.end for c in row.cells), default=0))
+    # two columns of the same kind in one list (2017年 | 2016年): which is the report's
+    # year is not for the table reader to guess; their cells stay unread, with a warning
+    halves = header.halves()
+    for half in halves:
+        for role in COLUMNS:
+            if sum(c[0] == role for c in half.cols) > 1:
+                half.cols = [(None if c[0] == role else c[0], *c[1:]) for c in half.cols]
+    header.cols = sorted((c for half in halves for c in half.cols), key=lambda c: c[2])
+    return header
 
 
 def _merge(old: _Header, new: _Header) -> _Header:
@@ -206,7 +231,7 @@ class _TableReader:
     def __init__(self) -> None:
         self.out = LegacyRead()
         self.header: _Header | None = None
-        self.last_key: str | None = None  # the last indicator read (parent of what follows)
+        self.last_key: dict[int, str | None] = {}  # per half: the last indicator read (parent of what follows)
         self.last_table: int | None = None
         self.header_row: tuple[int, int] | None = None  # (table, row) of the header's last row
         self.with_numbers: set[str] = set()
@@ -233,7 +258,7 @@ class _TableReader:
         return None
 
     def _split_grid(self, row: Row, header: _Header) -> _Line:
-        label_cells, unit, values = [], None, []
+        label_cells, unit, values, stray = [], None, [], []
         for cell in row.cells:
             role, col_label = header.role_at(cell)
             if role in COLUMNS:
@@ -241,14 +266,16 @@ class _TableReader:
             elif role == "unit":
                 if not is_empty(cell.text):
                     unit = normalize(cell.text).strip("()") or None
-            elif role == "serial":
+            elif role in ("serial", "note"):
                 continue
             elif not is_empty(cell.text):
                 if looks_numeric(cell.text):
-                    return _Line([], None, [], f"a number outside the value columns: {cell.text}")
+                    stray.append(f"{cell.text} under {header.role_at(cell)[1] or 'no header'}")
+                    continue
                 label_cells.append(cell)
         label_cells = [c for c in label_cells if not c.continued] or label_cells
-        return _Line([c.text for c in label_cells], unit, values)
+        problem = ("numbers under no known column: " + ", ".join(stray)) if stray else None
+        return _Line([c.text for c in label_cells], unit, [] if stray else values, problem)
 
     def _split_tokens(self, row: Row, header: _Header | None) -> _Line:
         """Text rows (and grids with no header): label cells, a unit cell, value cells."""
@@ -297,17 +324,25 @@ class _TableReader:
             self.header, self.header_row = header, pos
             return
         h = self._header_for(row)
-        line = self._split_grid(row, h) if h is not None and row.form != "text" else self._split_tokens(row, h)
+        if h is None or row.form == "text":
+            self.read(row, self._split_tokens(row, h), 0)
+            return
+        for n, half in enumerate(h.halves()):
+            cells = [c for c in row.cells if half.start <= c.col < half.width]
+            if cells:
+                self.read(row, self._split_grid(Row(cells, row.form, row.glued), half), n)
+
+    def read(self, row: Row, line: _Line, half: int) -> None:
         found = self._match(line.labels, row.form)
         if found is None:
             return
         raw_label, label_unit, matched = found
-        key = resolve(matched, self.last_key)
+        key = resolve(matched, self.last_key.get(half))
         if key is None:
             numbers = " ".join(c.text for _r, _t, c in line.values if c.text) or "none"
             self.warn(f"legacy: sub-row {raw_label!r} has no parent row above it; not read (numbers: {numbers})")
             return
-        self.last_key = key
+        self.last_key[half] = key
         self.seen.add(key)
         if row.form == "text":
             self.claimed_lines.add(row.cells[0].row)

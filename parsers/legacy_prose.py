@@ -25,8 +25,9 @@ from .values import parse_value
 # 、 inside an indicator's own wording is not a list separator
 _PROTECT = ("信函、传真", "诉讼、举报", "国家安全、公共安全、经济安全", "更改、补充", "公民、法人")
 _HOLD = "\x01"
-_CLAUSE = re.compile(r"[，,。；;！!？?\n]|(?=其中)")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_CLAUSE = re.compile(r"[，。；;！!？?\n]|(?<!\d),|,(?!\d)|(?=其中)")  # not the comma of 1,234
+_NUMBER_TEXT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_NUMBER = re.compile(_NUMBER_TEXT)
 _UNIT = "|".join(L.UNITS)
 # numbers that are not an indicator's figure
 _NOT_FIGURES = (
@@ -105,7 +106,7 @@ def read_clause(clause: str) -> tuple[str, int | float, str, str | None] | str |
     key, start, end = found[0]
     if start > 0 and norm[start - 1] in _CONJUNCTION:
         return "the indicator is one of several joined by " + norm[start - 1]
-    m = re.compile(_FILLER + r"(\d+(?:\.\d+)?)\s*(" + _UNIT + r")").match(norm, end)
+    m = re.compile(_FILLER + f"({_NUMBER_TEXT})" + r"\s*(" + _UNIT + r")").match(norm, end)
     if m is None or m.start(1) != figures[0].start():
         return "the number is not written right after the indicator, with its unit"
     value = parse_value(m.group(1)).value

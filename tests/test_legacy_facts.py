@@ -46,7 +46,7 @@ def tr(*cells: str) -> str:
 NATIONAL = "<p>临江市民政局2016年政府信息公开情况统计表</p><table>" + "".join([
     tr("统计指标", "单位", "统计数"),
     tr('<td colspan="1">一、主动公开情况</td>', "", ""),
-    tr("（一）主动公开政府信息数", "条", "135"),
+    tr("（一）主动公开政府信息数（不同渠道和方式公开相同信息计1条）", "条", "135"),
     tr("其中：主动公开规范性文件数", "条", "6"),
     tr("制发规范性文件总数", "件", "7"),
     tr("（二）通过不同渠道和方式公开政府信息的情况", "", ""),
@@ -103,9 +103,9 @@ NATIONAL = "<p>临江市民政局2016年政府信息公开情况统计表</p><ta
     tr("1.政府信息公开工作专门机构数", "个", "1"),
     tr("2.设置政府信息公开查阅点数", "个", "2"),
     tr("3.从事政府信息公开工作人员数", "人", "5"),
-    tr("其中：专职人员数", "人", "2"),
+    tr("其中：1.专职人员数（不包括政府公报及政府网站工作人员数）", "人", "2"),
     tr("兼职人员数", "人", "3"),
-    tr("4.政府信息公开专项经费", "万元", "3.5"),
+    tr("4.政府信息公开专项经费（不包括用于政府公报编辑管理及政府网站建设维护等方面的经费）", "万元", "3.5"),
     tr("九、政府信息公开会议和培训情况", "", ""),
     tr("1.召开政府信息公开工作会议或专题会议数", "次", "2"),
     tr("2.举办各类培训班数", "次", "1"),
@@ -474,3 +474,40 @@ def test_sums_skipped_when_a_part_is_missing_or_null(facts):
 def test_sums_only_for_legacy_reports():
     assert "legacy.sums" not in {c.rule for c in run_checks(_report({}, version="2021"))}
     assert "legacy.sums" in {c.rule for c in run_checks(_report({}))}
+
+
+# --- more layouts -------------------------------------------------------------------
+
+def test_list_drawn_side_by_side():
+    read = read_html("<table>" + "".join([
+        tr("指标", "单位", "统计数", "指标", "单位", "统计数"),
+        tr("主动公开政府信息数", "条", "64", "行政复议数量", "件", "2"),
+        tr("收到申请数", "件", "7", "被依法纠错数", "件", "1"),
+        tr("1.当面申请数", "件", "4", "行政诉讼数量", "件", "0"),
+        tr("2.网络申请数", "件", "3", "被依法纠错数", "件", "0"),
+    ]) + "</table>")
+    assert values(read) == {
+        "legacy.active_total.year": 64, "legacy.reviews.year": 2, "legacy.requests_received.year": 7,
+        "legacy.reviews_corrected.year": 1, "legacy.requests_in_person.year": 4, "legacy.suits.year": 0,
+        "legacy.requests_online.year": 3, "legacy.suits_corrected.year": 0,
+    }
+    assert read.facts["legacy.suits_corrected.year"].col == 5
+
+
+def test_two_year_columns_are_not_guessed():
+    read = read_html("<table>" + tr("指标名称", "计量单位", "2017年", "2016年") + tr("行政复议数量", "件", "3", "1") + "</table>")
+    assert values(read) == {}
+    assert "legacy.reviews: numbers under no known column: 3 under 2017年, 1 under 2016年; values left null" \
+        in read.warnings
+
+
+def test_note_column_and_unit_in_header():
+    read = read_html("<table>" + tr("序号", "指标", "本年度（件）", "备注") + tr("1", "收到申请数", "9", "含转办2件")
+                     + tr("2", "申请办结数", "9", "") + "</table>")
+    assert values(read) == {"legacy.requests_received.year": 9, "legacy.requests_closed.year": 9}
+
+
+def test_prose_thousands_and_item_numbers():
+    read = read_text("二、主动公开情况\n1.全年主动公开政府信息数1,204条，其中通过政府网站主动公开政府信息980条。\n")
+    assert values(read) == {"legacy.active_total.year": 1204, "legacy.via_website.year": 980}
+    assert read.facts["legacy.via_website.year"].row_label == "通过政府网站主动公开政府信息"
