@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urldefrag, urljoin, urlsplit
 from lxml import html as lxml_html
 
 ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|xlsx?|et)(\?|$)", re.I)
-_REPORT_TEXT = re.compile(r"(年度报告|年报|年度工作报告|工作报告)")
+_REPORT_TEXT = re.compile(r"(年度报告|年报|年度工作报告|工作报告|公开报告)")  # 公开报告: `…2017年政务信息公开报告`
 _YEAR = re.compile(r"(?:19|20)\d{2}")
 
 
