@@ -264,8 +264,10 @@ class _TableReader:
             if role in COLUMNS:
                 values.append((role, col_label, cell))
             elif role == "unit":
-                if not is_empty(cell.text):
+                if _is_unit(cell.text) or not looks_numeric(cell.text):
                     unit = normalize(cell.text).strip("()") or None
+                elif not is_empty(cell.text):  # a row drawn without its unit cell: which column?
+                    stray.append(f"{cell.text} under {header.role_at(cell)[1]}")
             elif role in ("serial", "note"):
                 continue
             elif not is_empty(cell.text):
@@ -274,7 +276,7 @@ class _TableReader:
                     continue
                 label_cells.append(cell)
         label_cells = [c for c in label_cells if not c.continued] or label_cells
-        problem = ("numbers under no known column: " + ", ".join(stray)) if stray else None
+        problem = ("numbers outside the value columns: " + ", ".join(stray)) if stray else None
         return _Line([c.text for c in label_cells], unit, [] if stray else values, problem)
 
     def _split_tokens(self, row: Row, header: _Header | None) -> _Line:
@@ -335,6 +337,8 @@ class _TableReader:
     def read(self, row: Row, line: _Line, half: int) -> None:
         found = self._match(line.labels, row.form)
         if found is None:
+            if clean_label("".join(line.labels))[0]:
+                self.last_key[half] = None  # a heading we do not know: the sub-rows after it are not ours
             return
         raw_label, label_unit, matched = found
         key = resolve(matched, self.last_key.get(half))

@@ -497,7 +497,7 @@ def test_list_drawn_side_by_side():
 def test_two_year_columns_are_not_guessed():
     read = read_html("<table>" + tr("指标名称", "计量单位", "2017年", "2016年") + tr("行政复议数量", "件", "3", "1") + "</table>")
     assert values(read) == {}
-    assert "legacy.reviews: numbers under no known column: 3 under 2017年, 1 under 2016年; values left null" \
+    assert "legacy.reviews: numbers outside the value columns: 3 under 2017年, 1 under 2016年; values left null" \
         in read.warnings
 
 
@@ -511,3 +511,28 @@ def test_prose_thousands_and_item_numbers():
     read = read_text("二、主动公开情况\n1.全年主动公开政府信息数1,204条，其中通过政府网站主动公开政府信息980条。\n")
     assert values(read) == {"legacy.active_total.year": 1204, "legacy.via_website.year": 980}
     assert read.facts["legacy.via_website.year"].row_label == "通过政府网站主动公开政府信息"
+
+
+def test_a_row_without_its_unit_cell_is_not_read():
+    read = read_html("<table>" + tr("指标", "单位", "本年度") + tr("收到申请数", "12") + tr("申请办结数", "件", "11")
+                     + "</table>")
+    assert values(read) == {"legacy.requests_closed.year": 11}
+    assert "legacy.requests_received: numbers outside the value columns: 12 under 单位; values left null" \
+        in read.warnings
+
+
+def test_an_unknown_heading_ends_the_parent():
+    read = read_html("<table>" + "".join([
+        tr("指标", "单位", "本年度"),
+        tr("行政复议数量", "件", "2"), tr("被依法纠错数", "件", "1"),
+        tr("行政诉讼情况", "", ""), tr("被依法纠错数", "件", "0"),
+        tr("其中：", "", ""), tr("其他情形数", "件", "1"),
+    ]) + "</table>")
+    assert values(read) == {"legacy.reviews.year": 2, "legacy.reviews_corrected.year": 1}
+    assert sum("has no parent row above" in w for w in read.warnings) == 2
+
+
+def test_a_bare_qizhong_row_keeps_the_parent():
+    read = read_html("<table>" + tr("指标", "单位", "本年度") + tr("不同意公开答复数", "件", "2") + tr("其中：", "", "")
+                     + tr("涉及国家秘密", "件", "2") + "</table>")
+    assert values(read) == {"legacy.answers_refused.year": 2, "legacy.refused_state_secret.year": 2}
