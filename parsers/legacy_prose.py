@@ -40,6 +40,7 @@ _NOT_FIGURES = (
 _FILLER = r"(?:共|共计|合计|总计|为|达|达到|计|有|了|:|数|总数|数量|的)*"
 _CONJUNCTION = "、和及与或"
 _RUNNING_TOTAL = ("累计", "历年")
+_DIGIT = re.compile(r"\d")
 _ITEM = re.compile(r"^(?:\d{1,2}[.、)](?!\d)|\(\d{1,2}\))")  # `1.` `(2)` item numbers
 
 
@@ -63,9 +64,16 @@ def clauses(line: str) -> list[str]:
     return [c.replace(_HOLD, "、").strip() for c in out if c.strip()]
 
 
+@lru_cache(maxsize=1)
+def _any_indicator() -> re.Pattern:
+    return re.compile("|".join(f"(?:{p.pattern})" for _key, p in _patterns()))
+
+
 def _indicators(clause: str) -> list[tuple[str, int, int]]:
     """(key, start, end) of the indicator phrases in a normalized clause, the longest kept
     where two overlap (`政府网站主动公开政府信息` is via_website, not active_total)."""
+    if not _any_indicator().search(clause):
+        return []
     found = [(key, m.start(), m.end()) for key, pat in _patterns() for m in pat.finditer(clause)
              if m.end() > m.start()]
     found.sort(key=lambda f: f[1] - f[2])
@@ -122,9 +130,11 @@ def read_prose(lines: list[str], skip: set[int] | frozenset[int] = frozenset()) 
     facts: dict[str, Fact] = {}
     warnings: list[str] = []
     for n, line in enumerate(lines):
-        if n in skip or "|" in line or not re.search(r"\d", line):
+        if n in skip or "|" in line or not _DIGIT.search(line):
             continue
         for clause in clauses(line):
+            if not _DIGIT.search(clause):
+                continue  # nothing stated (`未发生行政诉讼`): the common case, skipped early
             got = read_clause(clause)
             if got is None:
                 continue
