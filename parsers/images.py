@@ -22,7 +22,7 @@ _CHROME_WORDS = re.compile(r"share|logo|banner|footer|header|navbar|menu|qrcode|
                            r"bread|crumb|search|sidebar|weixin|weibo|wechat|^top|top$|^foot|^head|bottom|^nav|nav$",
                            re.I)
 _CHROME_NAMES = re.compile(r"二维码|logo|标志|标识|分享|微信|微博|扫一扫|qrcode|erweima|ewm|share|icon|weixin|weibo|"
-                           r"wechat|jiucuo|纠错|党政机关|dzjg|badge|btn|button|arrow", re.I)
+                           r"wechat|jiucuo|纠错|党政机关|dzjg|badge|btn|button|arrow|attach|fujian|附件", re.I)
 _PX = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(px|%)?\s*$", re.I)
 _STYLE_PX = re.compile(r"(?<![-\w])(width|height)\s*:\s*(\d+(?:\.\d+)?)\s*(px|%|pt)?", re.I)
 

@@ -142,6 +142,7 @@ def test_a_large_or_unsized_picture_where_the_tables_belong_needs_ocr(picture):
     {"where_tables": '<p><img src="/u/2018/banner.jpg" width="900" height="60"></p>'},  # a title strip
     {"intro_extra": '<img src="/u/2018/cover.jpg">'},  # unsized, before the headings
     {"chrome": f'<div class="bottom">{BIG}</div>'},  # in the page's footer block
+    {"where_tables": '<p><a href="/u/2018/tjb.doc"><img src="/images/fujian_doc.gif"></a>附件</p>'},  # file icon
 ])
 def test_logos_qr_codes_icons_and_chrome_pictures_never_need_ocr(kw):
     report = parsers.parse(legacy_page(**kw))
