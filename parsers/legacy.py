@@ -8,10 +8,13 @@ same figures in sentences.  This module reads both, pure (rows and lines in, fac
 into `legacy.ROW.year` / `legacy.ROW.cumulative` (report-format.md §3.4).
 
 Choices, so that a wrong number is never produced:
-- Columns are decided by the header labels.  A table without a header (or continued from a
-  table whose header it does not fit) gives only rows of one label and one number, read as
-  `year`; any other row is warned about.  A table split across two `<table>`s continues with
-  the header of the first when its grid has the same width.
+- Columns are decided by the header labels (`legacy_template.COLUMN_HEADERS`).  A table
+  without a header (or continued from a table whose header it does not fit) gives only rows
+  of one label and one number, read as `year`; any other row is warned about.  A table split
+  across two `<table>`s continues with the header of the first when its grid has the same
+  width.  A list drawn side by side (指标|单位|统计数 twice) is read as two lists.  Two columns
+  of one kind (2017年 | 2016年) are not told apart: their numbers stay unread, with a warning;
+  so are numbers under the unit column or under no column (a row that lost a cell).
 - A unit column or a unit inside the label (`政府信息公开专项经费（万元）`) or after the number
   (`12篇`) is recorded as `Fact.unit`, never read as a value, never converted.
 - A recognized row with a value cell that holds no number (blank, —, 无) gives its key with
@@ -20,8 +23,9 @@ Choices, so that a wrong number is never produced:
   report lists.  A row with no value cell at all gives no key.
 - Sub-rows belong to the nearest parent above (`被依法纠错数` under 行政复议数量 is
   `reviews_corrected`); with no parent above, the row is not read and a warning says so.
-- Prose gives a figure only for a clause naming one indicator with one number written right
-  after it; a table figure always wins.
+- Prose (`legacy_prose.py`) gives a figure only for a clause naming one indicator with one
+  number and its unit written right after it; a table figure always wins, a disagreement
+  is a warning, and a blank table cell is filled by the text with a warning.
 """
 
 from __future__ import annotations
@@ -149,7 +153,7 @@ _HEADER_NOTE = re.compile(r"\((?:单位[:：]?)?(?:" + _UNIT_WORDS + r")\)$")
 def column_role(text: str) -> str | None:
     """`unit`, `year`, `cumulative`, `label`, `serial` or `note` for a header cell, else None."""
     label = _HEADER_NOTE.sub("", normalize(text).strip(":"))
-    for role in ("unit", "cumulative", "serial", "note", "label", "year"):
+    for role in L.COLUMN_HEADERS:
         if any(p.match(label) for p in _HEADER_PATTERNS[role]):
             return role
     return None
@@ -232,7 +236,6 @@ class _TableReader:
         self.out = LegacyRead()
         self.header: _Header | None = None
         self.last_key: dict[int, str | None] = {}  # per half: the last indicator read (parent of what follows)
-        self.last_table: int | None = None
         self.header_row: tuple[int, int] | None = None  # (table, row) of the header's last row
         self.with_numbers: set[str] = set()
         self.seen: set[str] = set()
@@ -316,8 +319,6 @@ class _TableReader:
         if not row.cells:
             return
         table = row.cells[0].table
-        if table != self.last_table and row.form != "text":
-            self.last_table = table
         header = _header_of(row)
         if header is not None:
             pos = (table, row.cells[0].row)

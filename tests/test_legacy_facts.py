@@ -536,3 +536,10 @@ def test_a_bare_qizhong_row_keeps_the_parent():
     read = read_html("<table>" + tr("指标", "单位", "本年度") + tr("不同意公开答复数", "件", "2") + tr("其中：", "", "")
                      + tr("涉及国家秘密", "件", "2") + "</table>")
     assert values(read) == {"legacy.answers_refused.year": 2, "legacy.refused_state_secret.year": 2}
+
+
+def test_last_year_and_change_columns_are_not_read():
+    read = read_html("<table>" + tr("指标", "单位", "本年累计", "上年度", "比上年增减(%)") + tr("收到申请数", "件", "30", "24", "25")
+                     + "</table>")
+    assert values(read) == {"legacy.requests_received.year": 30}
+    assert read.facts["legacy.requests_received.year"].col_label == "本年累计"
