@@ -228,6 +228,7 @@ def main() -> None:
         print(f"facts per report: {per:,.0f} bytes (dbstat of fact_values; file growth while writing facts "
               f"{stats['facts_bytes_growth'] / stats['reports']:,.0f}); target {TARGET_FACTS:,} -> "
               f"{per / TARGET_FACTS:.2f} of target")
+    archive.open_archive(db).conn.close()  # an archive from an earlier run: brought to the current schema
     with sqlite3.connect(db) as conn:
         agency = conn.execute("SELECT name FROM agencies WHERE id = 4242 % (SELECT count(*) FROM agencies) + 1").fetchone()[0]
         report_id = conn.execute("SELECT max(id) / 2 FROM reports").fetchone()[0]

@@ -416,6 +416,35 @@ CREATE VIEW series AS
     WHERE r.current = 1 AND value IS NOT NULL;
 """
 
+# --- step 12: report history without window functions --------------------------------
+# The step-4 `report_versions` computed lag/row_number/count/last_value over every report
+# on every page: seconds on a 200,000-report live archive.  The same columns as correlated
+# lookups on the (agency_id, year), (agency, year) and source_url indexes cost a few index
+# probes per row shown.  Order within a history: capture, then report id (a report saved
+# without a capture first).
+def _same_history(a: str, b: str) -> str:
+    """SQL: report `a` is a version of the same agency, year and kind as report `b`."""
+    return (f"(CASE WHEN {b}.agency_id IS NOT NULL THEN {a}.agency_id = {b}.agency_id "
+            f"ELSE {a}.agency_id IS NULL AND {a}.agency = {b}.agency END "
+            f"AND {a}.year IS {b}.year AND {a}.kind IS {b}.kind)")
+
+
+def _before(a: str, b: str) -> str:
+    return f"(coalesce({a}.capture_id, -1), {a}.id) < (coalesce({b}.capture_id, -1), {b}.id)"
+
+
+REPORT_VERSIONS = f"""
+DROP VIEW report_versions;
+CREATE VIEW report_versions AS SELECT r.id AS report_id, r.agency_id, coalesce(a.name, r.agency) AS agency,
+    r.year, r.kind, r.title, r.source_url, r.capture_id, c.fetched_at AS captured_at, r.sha256, r.current,
+    (SELECT p.id FROM reports p WHERE p.source_url IS r.source_url AND {_before('p', 'r')}
+        ORDER BY coalesce(p.capture_id, -1) DESC, p.id DESC LIMIT 1) AS supersedes,
+    1 + (SELECT count(*) FROM reports p WHERE {_same_history('p', 'r')} AND {_before('p', 'r')}) AS version_no,
+    (SELECT count(*) FROM reports p WHERE {_same_history('p', 'r')}) AS n_versions,
+    NOT EXISTS (SELECT 1 FROM reports p WHERE {_same_history('p', 'r')} AND {_before('r', 'p')}) AS latest
+FROM reports r LEFT JOIN agencies a ON a.id = r.agency_id LEFT JOIN captures c ON c.id = r.capture_id;
+"""
+
 MIGRATIONS: list[str] = [
     INITIAL + SECTIONS_FTS,
     AGENCIES,
@@ -429,6 +458,7 @@ MIGRATIONS: list[str] = [
     ROW_COUNTS,
     DEAD_LINKS,
     LEGACY,
+    REPORT_VERSIONS,
 ]
 
 

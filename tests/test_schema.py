@@ -87,3 +87,32 @@ def test_a_failing_step_leaves_the_archive_as_it_was(tmp_path, monkeypatch):
 def test_bigrams_cover_every_character():
     assert schema.bigrams("培训工作") == "培训 训工 工作 作"
     assert schema.bigrams("") == "" and schema.bigrams(None) == ""
+
+
+def test_report_versions_equal_the_window_definition(tmp_path):
+    """Step 12's correlated-lookup `report_versions` gives row for row what step 4's window
+    functions gave, on histories with changed pages, re-published URLs, reports without a
+    capture and without an agency."""
+    import random
+
+    db = archive.open_archive(tmp_path / "archive.db")
+    rng = random.Random(12)
+    with db.conn:
+        db.execute("INSERT INTO agencies (id, name) VALUES (1, '临江市民政局'), (2, '临江市财政局')")
+        db.execute("INSERT INTO sites (id, name) VALUES ('lj', '临江市')")
+        for cid in range(1, 30):
+            db.execute("INSERT INTO captures (id, site_id, url, fetched_at) VALUES (?, 'lj', 'u', ?)",
+                       [cid, f"2024-01-{cid % 28 + 1:02d}T00:00:00Z"])
+        for rid in range(1, 80):
+            agency_id = rng.choice([1, 2, None])
+            db.execute("INSERT INTO reports (id, agency_id, agency, year, kind, source_url, capture_id, current) "
+                       "VALUES (?,?,?,?,?,?,?,?)",
+                       [rid, agency_id, rng.choice(["临江市民政局", "临江市水利局"]), rng.choice([2020, 2021, None]),
+                        rng.choice(["agency", None]), rng.choice([f"http://127.0.0.1:1/{i}.html" for i in range(6)] + [None]),
+                        rng.choice([*range(1, 30), None]), rng.randint(0, 1)])
+    window = next(st for st in schema._statements(schema.VIEWS) if "CREATE VIEW report_versions" in st)
+    db.execute(window.replace("CREATE VIEW report_versions", "CREATE TEMP VIEW report_versions_window"))
+    got = db.execute("SELECT * FROM report_versions ORDER BY report_id").fetchall()
+    want = db.execute("SELECT * FROM report_versions_window ORDER BY report_id").fetchall()
+    assert len(got) == 79 and got == want
+    assert {r[12] for r in got} > {1} and {r[13] for r in got} > {1}  # histories of several versions
