@@ -332,7 +332,8 @@ CREATE TRIGGER row_counts_{table}_ad AFTER DELETE ON [{table}] BEGIN
 # a LEFT JOIN on a unique key): their unfiltered count is that table's.
 VIEW_ROWS = {"facts": "fact_values", "labels": "fact_keys", "reports_overview": "reports",
              "report_applications": "reports", "report_active": "reports", "report_appeals": "reports",
-             "report_checks": "reports", "report_summary": "reports", "report_versions": "reports"}
+             "report_checks": "reports", "report_summary": "reports", "report_versions": "reports",
+             "series": "series_values"}
 
 ROW_COUNTS = ("CREATE TABLE row_counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL);\n"
               + "".join(_counter(t) for t in COUNTED_TABLES))
@@ -350,6 +351,8 @@ ALTER TABLE frontier ADD COLUMN next_try TEXT;
 # figures of a legacy report come from its indicators of the same meaning, so every
 # per-year query (report_summary, agency_years, year_overview) runs 2008 onwards; `series`
 # lists those indicators one row each, with the era and the key each value came from.
+# Its rows are kept in `series_values` by triggers (current reports only, values present),
+# so the view costs index lookups, not an unpivot of every report per page.
 # FIGURES_UPSERT supersedes FIGURES_INSERT (frozen with step 7) for every write from here.
 SERIES_INDICATORS = (  # indicator, label, modern source, legacy source
     ("applications_received", "收到申请数 · applications received", "applications.new_received.total",
@@ -386,6 +389,12 @@ FIGURES_UPSERT = f"""INSERT OR REPLACE INTO report_figures (report_id, {', '.joi
 _INDICATOR_ROWS = ",\n    ".join(
     f"('{i}', '{label}', '{_SERIES_COLUMN[i]}', '{modern}', '{legacy}')" for i, label, modern, legacy in SERIES_INDICATORS)
 
+def _series_value(figures: str) -> str:
+    """SQL: the value of indicator `i` in a report_figures row (`f`, or NEW in a trigger)."""
+    return ("(CASE i.figure " + " ".join(f"WHEN '{c}' THEN {figures}.{c}" for c in _SERIES_COLUMN.values())
+            + " END)")
+
+
 LEGACY = f"""
 ALTER TABLE fact_values ADD COLUMN unit TEXT;
 ALTER TABLE fact_values ADD COLUMN source TEXT;
@@ -403,29 +412,45 @@ CREATE TABLE series_indicators (indicator TEXT PRIMARY KEY, label TEXT NOT NULL,
     modern_key TEXT NOT NULL, legacy_key TEXT NOT NULL);
 INSERT INTO series_indicators VALUES
     {_INDICATOR_ROWS};
+CREATE TABLE series_values (
+    report_id INTEGER NOT NULL REFERENCES reports(id), indicator TEXT NOT NULL, value NUMERIC NOT NULL,
+    PRIMARY KEY (report_id, indicator)
+) WITHOUT ROWID;
+CREATE INDEX series_values_indicator ON series_values(indicator, value);
+{_counter('series_values')}
+INSERT INTO series_values SELECT r.id, i.indicator, {_series_value('f')} FROM reports r
+    JOIN report_figures f ON f.report_id = r.id CROSS JOIN series_indicators i
+    WHERE r.current = 1 AND {_series_value('f')} IS NOT NULL;
+CREATE TRIGGER series_figures_ai AFTER INSERT ON report_figures BEGIN
+    INSERT INTO series_values SELECT NEW.report_id, i.indicator, {_series_value('NEW')} FROM series_indicators i
+    WHERE (SELECT current FROM reports WHERE id = NEW.report_id) = 1 AND {_series_value('NEW')} IS NOT NULL; END;
+CREATE TRIGGER series_figures_ad AFTER DELETE ON report_figures BEGIN
+    DELETE FROM series_values WHERE report_id = OLD.report_id; END;
+CREATE TRIGGER series_reports_current AFTER UPDATE OF current ON reports WHEN OLD.current IS NOT NEW.current BEGIN
+    DELETE FROM series_values WHERE report_id = NEW.id;
+    INSERT INTO series_values SELECT NEW.id, i.indicator, {_series_value('f')} FROM report_figures f
+        CROSS JOIN series_indicators i WHERE f.report_id = NEW.id AND NEW.current = 1 AND {_series_value('f')} IS NOT NULL;
+    END;
+CREATE TRIGGER series_reports_ad AFTER DELETE ON reports BEGIN
+    DELETE FROM series_values WHERE report_id = OLD.id; END;
 CREATE VIEW series AS
-    SELECT r.id AS report_id, r.agency_id, coalesce(a.name, r.agency) AS agency, a.region, a.level, r.year,
-        i.indicator, i.label,
-        CASE i.figure WHEN 'new_received' THEN f.new_received WHEN 'granted' THEN f.granted
-            WHEN 'partly_granted' THEN f.partly_granted WHEN 'reviews' THEN f.reviews
-            WHEN 'lawsuits' THEN f.lawsuits END AS value,
-        coalesce(r.version, 'unknown') AS era,
+    SELECT s.report_id, r.agency_id, coalesce(a.name, r.agency) AS agency, a.region, a.level, r.year,
+        s.indicator, i.label, s.value, coalesce(r.version, 'unknown') AS era,
         CASE WHEN r.version = 'legacy' THEN i.legacy_key ELSE i.modern_key END AS source_key
-    FROM reports r JOIN report_figures f ON f.report_id = r.id CROSS JOIN series_indicators i
-        LEFT JOIN agencies a ON a.id = r.agency_id
-    WHERE r.current = 1 AND value IS NOT NULL;
+    FROM series_values s JOIN reports r ON r.id = s.report_id JOIN series_indicators i ON i.indicator = s.indicator
+        LEFT JOIN agencies a ON a.id = r.agency_id;
 """
 
 # --- step 12: report history without window functions --------------------------------
 # The step-4 `report_versions` computed lag/row_number/count/last_value over every report
 # on every page: seconds on a 200,000-report live archive.  The same columns as correlated
-# lookups on the (agency_id, year), (agency, year) and source_url indexes cost a few index
-# probes per row shown.  Order within a history: capture, then report id (a report saved
-# without a capture first).
+# lookups on an index of the history key (agency, else the name as written; year; kind)
+# and on source_url cost a few index probes per row shown.  Order within a history:
+# capture, then report id (a report saved without a capture first).
 def _same_history(a: str, b: str) -> str:
-    """SQL: report `a` is a version of the same agency, year and kind as report `b`."""
-    return (f"(CASE WHEN {b}.agency_id IS NOT NULL THEN {a}.agency_id = {b}.agency_id "
-            f"ELSE {a}.agency_id IS NULL AND {a}.agency = {b}.agency END "
+    """SQL: report `a` is a version of the same agency, year and kind as report `b` (the
+    expression of the `reports_history` index)."""
+    return (f"(coalesce({a}.agency_id, {a}.agency) = coalesce({b}.agency_id, {b}.agency) "
             f"AND {a}.year IS {b}.year AND {a}.kind IS {b}.kind)")
 
 
@@ -434,6 +459,7 @@ def _before(a: str, b: str) -> str:
 
 
 REPORT_VERSIONS = f"""
+CREATE INDEX reports_history ON reports(coalesce(agency_id, agency), year, kind);
 DROP VIEW report_versions;
 CREATE VIEW report_versions AS SELECT r.id AS report_id, r.agency_id, coalesce(a.name, r.agency) AS agency,
     r.year, r.kind, r.title, r.source_url, r.capture_id, c.fetched_at AS captured_at, r.sha256, r.current,

@@ -110,3 +110,29 @@ def test_cumulative_flow_across_legacy_years(db):
     found = run_crosschecks(conn)["legacy.cumulative_flow"]
     assert [(f["year"], f["ok"], f["detail"]) for f in found] == [
         (2017, False, "requests_received: cumulative 53 vs 40+12")]
+
+
+def test_series_follows_new_versions_and_deletions(db):
+    """A changed report (a new version at the same URL) replaces its series rows; a report
+    deleted for a re-parse takes its rows with it; the view stays one row per stored value."""
+    conn = archive.open_archive(db)
+    archive.save_report(conn, _modern(2021, "2021", {"applications.new_received.total": 22,
+                                                    "applications.granted.total": 16}),
+                        site_id=SITE.id, capture_id=None, sha256=None)
+    rows = conn.execute("SELECT year, value FROM series WHERE indicator = 'applications_received' ORDER BY year"
+                        ).fetchall()
+    assert rows == [(2016, 10), (2017, 12), (2019, 15), (2021, 22)]
+    old = conn.execute("SELECT id FROM reports WHERE year = 2016").fetchone()[0]
+    with conn.conn:
+        for table in ("fact_values", "report_figures", "checks", "sections"):
+            conn.execute(f"DELETE FROM {table} WHERE report_id = ?", [old])
+        conn.execute("DELETE FROM reports WHERE id = ?", [old])
+    assert 2016 not in {y for (y,) in conn.execute("SELECT year FROM series")}
+    with conn.conn:  # current flags rewritten (as archive.mark_current does after a re-parse)
+        conn.execute("UPDATE reports SET current = 0")
+        assert conn.execute("SELECT count(*) FROM series").fetchone()[0] == 0
+        conn.execute("UPDATE reports SET current = 1 WHERE id IN (SELECT max(id) FROM reports GROUP BY source_url)")
+    n_view = conn.execute("SELECT count(*) FROM series").fetchone()[0]
+    n_rows = conn.execute("SELECT count(*) FROM series_values").fetchone()[0]
+    kept = conn.execute("SELECT n FROM row_counts WHERE name = 'series_values'").fetchone()[0]
+    assert n_view == n_rows == kept == 10
