@@ -320,5 +320,121 @@ def backup(dest, db_path, force):
     sys.exit(0 if result.ok else EXIT_FAILED)
 
 
+# --- web archives in and out (warc.py, wacz.py, mirror.py, ingest.py) -------------------
+
+SINCE = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"])
+
+
+def _export(kind: str, out: str, db_path: str, site: str | None, since) -> None:
+    from .warc import export_warc, open_read_only
+    from .wacz import export_wacz
+
+    with _archive_errors():
+        check_archive(db_path)
+    if site:
+        db = open_read_only(db_path)
+        known = db.execute("SELECT 1 FROM sites WHERE id = ?", [site]).fetchone()
+        db.conn.close()
+        if not known:
+            raise click.UsageError(f"unknown site id: {site}")
+    stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ") if since else None
+    try:
+        done = (export_wacz if kind == "wacz" else export_warc)(db_path, out, site=site, since=stamp)
+    except OSError as exc:
+        click.echo(f"error: {out}: cannot write it ({exc.strerror or exc})", err=True)
+        sys.exit(EXIT_USAGE)
+    for line in done.skipped:
+        click.echo(f"skipped: {line}", err=True)
+    click.echo(f"wrote {out}: {done.records} captures, skipped {len(done.skipped)}")
+    sys.exit(EXIT_FAILED if done.skipped else 0)
+
+
+@cli.command("export-warc")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", default="archive.db", show_default=True)
+@click.option("--site", default=None, help="Only this registry site's captures.")
+@click.option("--since", type=SINCE, default=None, help="Only captures made on or after this date (UTC).")
+def export_warc(out, db_path, site, since):
+    """Write the archive's captures as a gzipped WARC 1.1 file: a request and a response
+    record each (a 304 as a revisit), WARC-Date = capture time, one warcinfo first. OUT
+    appears only once it is whole."""
+    _export("warc", out, db_path, site, since)
+
+
+@cli.command("export-wacz")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", default="archive.db", show_default=True)
+@click.option("--site", default=None, help="Only this registry site's captures.")
+@click.option("--since", type=SINCE, default=None, help="Only captures made on or after this date (UTC).")
+def export_wacz(out, db_path, site, since):
+    """Write the archive's captures as a WACZ package (the WARC, its CDXJ index, a pages
+    list and datapackage.json with every part's hash) that ReplayWeb.page opens."""
+    _export("wacz", out, db_path, site, since)
+
+
+def _run_import(db_path: str, registry: str | None, read) -> None:
+    """Lock, archive and parse what `read(problem)` finds; problems named on stderr."""
+    from .ingest import ingest
+    from .lock import ArchiveLock, Locked
+
+    _logging(False)
+    try:
+        sites = load_registry(registry) if registry else None
+    except RegistryError as exc:
+        raise click.UsageError(str(exc)) from exc
+    problems: list[str] = []
+
+    def problem(line: str) -> None:
+        problems.append(line)
+        click.echo(f"failed: {line}", err=True)
+
+    with _archive_errors():  # before the lock file is made: a bad path leaves nothing behind
+        check_archive(db_path, create=True)
+    try:
+        with _archive_errors(), ArchiveLock(db_path):
+            db = archive.open_archive(db_path)
+            if sites:
+                archive.upsert_sites(db, sites)
+            summary = ingest(db, read(problem, db))
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.conn.close()
+    except Locked as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    for failure in summary.failures:
+        click.echo(f"failed: {failure}", err=True)
+    click.echo(summary.line())
+    sys.exit(EXIT_FAILED if problems or summary.failed else 0)
+
+
+@cli.command("import-warc")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", default="archive.db", show_default=True)
+@click.option("--registry", default=None, help="Site registry (TOML): captures are assigned to its sites by host.")
+def import_warc(files, db_path, registry):
+    """Archive the HTML, PDF, Word and spreadsheet responses of WARC files (gzipped or not;
+    wget, Heritrix, browsertrix-crawler, warcio, ours; a .wacz too), then parse them as a
+    crawl would. A damaged file or record is named on stderr and the rest imported (exit 1)."""
+    from .warc import archived_body, read_warcs
+
+    _run_import(db_path, registry, lambda problem, db: read_warcs(list(files), problem, archived_body(db)))
+
+
+@cli.command("import-mirror")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--db", "db_path", default="archive.db", show_default=True)
+@click.option("--base-url", default=None,
+              help="URL of the folder's root, for a mirror without host folders (wget -nH); its scheme "
+                   "for the others (default http).")
+@click.option("--registry", default=None, help="Site registry (TOML): captures are assigned to its sites by host.")
+def import_mirror(folder, db_path, base_url, registry):
+    """Archive the pages and documents of a mirror folder made by HTTrack or `wget -m`, with
+    their original URLs and capture dates, then parse them as a crawl would. Pages the
+    mirror links but lacks are named on stderr (exit 1)."""
+    from .mirror import read_mirror
+
+    _run_import(db_path, registry, lambda problem, db: read_mirror(folder, problem, base_url))
+
+
 def main() -> None:  # pragma: no cover - console entry
     cli()
