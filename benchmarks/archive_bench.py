@@ -118,9 +118,9 @@ def build(path: Path, n_reports: int, seed: int = 6) -> dict:
             cell = table * 1_000_000 + (3 + pos // 7) * 1_000 + 2 + pos % 7
             batch.append((report_id, kid, v, raw, cell))
         if len(batch) > 200_000:
-            conn.executemany("INSERT INTO fact_values VALUES (?,?,?,?,?)", batch)
+            conn.executemany("INSERT INTO fact_values (report_id, key_id, value, raw, cell) VALUES (?,?,?,?,?)", batch)
             batch.clear()
-    conn.executemany("INSERT INTO fact_values VALUES (?,?,?,?,?)", batch)
+    conn.executemany("INSERT INTO fact_values (report_id, key_id, value, raw, cell) VALUES (?,?,?,?,?)", batch)
     conn.execute("COMMIT")
     t_facts = time.perf_counter() - t0
     facts_bytes = path.stat().st_size - size_before
