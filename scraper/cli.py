@@ -215,13 +215,15 @@ def reparse(db_path, registry):
 @click.option("--json", "as_json", is_flag=True, help="Print every finding as JSON.")
 def check(db_path, as_json):
     """Cross-report checks: carry-over links, in-force flow, duplicate reports; lists
-    agency names that resolve to no agency."""
+    agency names that resolve to no agency. Recomputes the scorecard of every agency-year."""
     from .crosscheck import run_crosschecks
+    from .scorecard import refresh as refresh_scorecard
 
     with _archive_errors():
         check_archive(db_path)
         db = archive.open_archive(db_path)
     findings = run_crosschecks(db)
+    graded = refresh_scorecard(db, found=findings)  # every agency-year, with these cross-report findings
     if as_json:
         click.echo(json.dumps(findings, ensure_ascii=False, indent=1))
     else:
@@ -233,6 +235,31 @@ def check(db_path, as_json):
                 click.echo(f"{rule}: {len(items)} checked, {len(failed)} failed")
             for i in failed:
                 click.echo(f"  {i['agency']} {i.get('year', '')}: {i['detail']}")
+        click.echo(f"scorecard: {graded['graded']} agency-years graded, {graded['changed']} changed, "
+                   f"{graded['removed']} removed")
+
+
+@cli.command()
+@click.option("--db", "db_path", default="archive.db", show_default=True)
+@click.option("--year", type=int, default=None, help="Only this statistics year.")
+@click.option("--region", default=None, help="Only this region, or regions beginning with it (青山市 matches 青山市白水县).")
+@click.option("--level", default=None, help="Only this level: province, city, county, township or department.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="table for reading, csv with every reason, json as an array of rows with `points`.")
+def scorecard(db_path, year, region, level, fmt):
+    """The disclosure scorecard: one row per agency and year, ten points each pass, fail or
+    unknown with the reason, and the score over the points known (none when less than half
+    the weight is known). Computed first when the archive has none yet, or one made with
+    another rubric; `xxgk crawl`, `reparse` and `check` keep it current."""
+    from . import scorecard as card
+    from .scorecard_output import render
+
+    with _archive_errors():
+        check_archive(db_path)
+        db = archive.open_archive(db_path)
+    if not card.is_current(db):
+        card.refresh(db)
+    click.echo(render(card.read(db, year=year, region=region, level=level), fmt, card.load_rubric()), nl=False)
 
 
 @cli.command()

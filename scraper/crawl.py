@@ -32,7 +32,7 @@ import sqlite_utils
 
 from parsers.decode import decode
 
-from . import archive
+from . import archive, scorecard
 from .adapters import discover
 from .adapters.base import ATTACHMENT
 from .attachments import parse_document, save_attachment
@@ -406,6 +406,10 @@ class Crawl:
             self.db.execute(
                 f"UPDATE sites SET reached_at = ? WHERE reached_at IS NULL AND id IN ({','.join('?' * len(ids))}) "
                 "AND EXISTS (SELECT 1 FROM reports WHERE reports.site_id = sites.id)", [archive.now(), *ids])
+        try:  # the agency-years this crawl touched; everything above is committed whatever happens here
+            scorecard.refresh(self.db, sites=ids, today=self.now().date())
+        except Exception:  # noqa: BLE001 - a scorecard bug must not fail a finished crawl
+            log.exception("the scorecard was not recomputed (run `xxgk check` to retry)")
         return self.summary
 
 

@@ -6,7 +6,7 @@ import logging
 
 import sqlite_utils
 
-from . import archive, convert
+from . import archive, convert, scorecard
 from .attachments import reparse_attachments
 
 log = logging.getLogger("xxgk.reparse")
@@ -35,4 +35,5 @@ def reparse_all(db: sqlite_utils.Database) -> dict[str, int]:
     for key, n in reparse_attachments(db).items():  # attachments merged into the pages again
         stats[key] = stats.get(key, 0) + n
     archive.mark_current(db)
+    scorecard.refresh(db)  # every report was re-derived: every agency-year
     return stats

@@ -471,6 +471,41 @@ CREATE VIEW report_versions AS SELECT r.id AS report_id, r.agency_id, coalesce(a
 FROM reports r LEFT JOIN agencies a ON a.id = r.agency_id LEFT JOIN captures c ON c.id = r.capture_id;
 """
 
+# --- step 13: the disclosure scorecard (scorecard.md), written by scraper/scorecard.py ---
+# One row per agency and year (an agency is its registry body, or the name a report gives
+# when it resolves to none): each of the ten points as pass / fail / unknown beside the
+# sentence that says why, and the score over the points known.  A crawl, reparse or check
+# rewrites the rows it touched.  `report_id` is the report graded (none when the year has
+# no report); deleting that report empties it until the next recompute.  Each point column
+# is indexed for its facet (so are region and level), (year, region, score) for the ranking.
+# Frozen with this step.
+SCORECARD_POINTS = ("published", "on_time", "complete", "consistent", "continuous", "honest", "machine_readable",
+                    "stable", "single", "kept")
+_POINT_COLUMNS = "".join(f"    {p} TEXT NOT NULL, {p}_reason TEXT,\n" for p in SCORECARD_POINTS)
+SCORECARD = f"""
+CREATE TABLE scorecard (
+    id INTEGER PRIMARY KEY, agency TEXT NOT NULL, year INTEGER NOT NULL,
+    agency_id INTEGER REFERENCES agencies(id) ON DELETE SET NULL,
+    report_id INTEGER REFERENCES reports(id) ON DELETE SET NULL,
+    site_id TEXT REFERENCES sites(id), region TEXT, level TEXT, kind TEXT,
+    score REAL, known_weight INTEGER NOT NULL, known_points INTEGER NOT NULL, passed_weight INTEGER NOT NULL,
+    rubric TEXT NOT NULL,
+{_POINT_COLUMNS}    computed_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX scorecard_agency_year ON scorecard(agency, year);
+CREATE INDEX scorecard_year_region ON scorecard(year, region, score);
+CREATE INDEX scorecard_region ON scorecard(region, year);
+CREATE INDEX scorecard_level ON scorecard(level, year);
+CREATE INDEX scorecard_agency_id ON scorecard(agency_id, year);
+CREATE INDEX scorecard_report ON scorecard(report_id);
+{"".join(f"CREATE INDEX scorecard_{p} ON scorecard({p}, year);{chr(10)}" for p in SCORECARD_POINTS)}
+CREATE TABLE scorecard_rubric (
+    point TEXT PRIMARY KEY, position INTEGER NOT NULL, weight INTEGER NOT NULL, name_zh TEXT, name_en TEXT,
+    pass_zh TEXT, pass_en TEXT, rubric TEXT NOT NULL
+);
+{_counter("scorecard")}{_counter("scorecard_rubric")}"""
+
+
 MIGRATIONS: list[str] = [
     INITIAL + SECTIONS_FTS,
     AGENCIES,
@@ -485,6 +520,7 @@ MIGRATIONS: list[str] = [
     DEAD_LINKS,
     LEGACY,
     REPORT_VERSIONS,
+    SCORECARD,
 ]
 
 
