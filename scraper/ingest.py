@@ -2,12 +2,13 @@
 crawl would have parsed them.
 
 A crawl knows each URL's role from how it reached it; an import has only the captures, so
-the roles are read back from the pages themselves with the crawler's own discovery: an
-HTML page that parses as a report, or links attachments, is a `report` page; one that
-links lists or reports is a `list`; a PDF/Word/spreadsheet linked as an attachment from a
-report page is that page's `attachment` (merged into its report by `save_attachment`, as
-in a crawl), and one linked from nowhere else is a report of its own.  Pages go first so
-their attachments find them.
+the roles are read back from how the pages link each other, with the crawler's own
+discovery: a registry start page, a page linked as a list, or a page that links lists or
+reports (and no attachments) is a `list`, followed but not parsed, as in a crawl; a page
+linked as a report, and any other page, is a `report` page, parsed; a PDF/Word/spreadsheet
+linked as an attachment from a report page is that page's `attachment` (merged into its
+report by `save_attachment`, as in a crawl), and one linked from nowhere else is a report
+of its own.  Pages go first so their attachments find them.
 
 Dedup is the crawler's: a body identical to the URL's last capture is recorded as a
 capture but neither stored again nor parsed; a capture already in the archive (same URL,
@@ -129,6 +130,9 @@ class Ingest:
         self.linked_as_attachment: dict[str, list[str]] = {}  # attachment url → the pages linking it
         self.linked_from: dict[str, list[str]] = {}  # list or report url → the pages linking it
         self.with_attachments: set[str] = set()  # pages that link attachments
+        self.linked_as_report: set[str] = set()
+        self.linked_as_list: set[str] = set()
+        self.starts = {u for _sid, _netlocs, starts in self.sites.entries for u in starts}
         self.with_links: set[str] = set()  # pages that link lists or reports
 
     def run(self, found: Iterable[Found]) -> Summary:
@@ -156,6 +160,8 @@ class Ingest:
         for u in list(found.reports) + list(found.lists):
             self.linked_from.setdefault(u, []).append(f.url)
             self.with_links.add(f.url)
+        self.linked_as_report.update(found.reports)
+        self.linked_as_list.update(found.lists)
 
     def _previous_sha(self, url: str) -> str | None:
         row = self.db.execute("SELECT sha256 FROM captures WHERE url = ? AND status = 200 AND sha256 IS NOT NULL "
@@ -183,14 +189,14 @@ class Ingest:
             return
         fresh = f.status == 200 and f.body is not None and sha != self._previous_sha(f.url)
         html = f.body is None or _is_html(f)
+        role, parent = self._role(f, html)
         parsed = None
-        if fresh and urlsplit(f.url).path != "/robots.txt":
+        if fresh and role in ("report", "attachment"):  # as a crawl: list pages are followed, not parsed
             try:
                 parsed = parse_document(f.body, f.url, f.content_type)
             except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the capture
                 log.exception("parser crashed on %s", f.url)
                 parsed = exc
-        role, parent = self._role(f, html, parsed)
         record = {
             "site_id": self.sites.site_of(f.url), "url": f.url, "role": role, "parent_id": parent,
             "fetched_at": f.fetched_at, "status": f.status, "content_type": f.content_type,
@@ -208,19 +214,24 @@ class Ingest:
                 return
             self._save(f, record, capture_id, parsed)
 
-    def _role(self, f: Found, html: bool, parsed) -> tuple[str, int | None]:
+    def _role(self, f: Found, html: bool) -> tuple[str, int | None]:
+        """The role a crawl would have given this URL, from how the other pages link it
+        (a start page of the registry is a list, as in a crawl)."""
         if urlsplit(f.url).path == "/robots.txt":
             return "robots", None
-        parent_pages = self.linked_from.get(f.url, [])
+        parent = self._page_capture(self.linked_from.get(f.url, []))
         if html:
-            is_report = parsed is not None and not isinstance(parsed, Exception) and parsed.is_report
-            if is_report or f.url in self.with_attachments or f.url not in self.with_links:
-                return "report", self._page_capture(parent_pages)
-            return "list", self._page_capture(parent_pages)
+            if f.url in self.starts:
+                return "list", None
+            if f.url in self.linked_as_report:
+                return "report", parent
+            if f.url in self.linked_as_list or (f.url in self.with_links and f.url not in self.with_attachments):
+                return "list", parent
+            return "report", parent
         page = self._page_capture(self.linked_as_attachment.get(f.url, []), "report")
         if page is not None:
             return "attachment", page
-        return "report", self._page_capture(parent_pages)
+        return "report", parent
 
     def _save(self, f: Found, record: dict, capture_id: int, parsed) -> None:
         """Store what was parsed, as the crawler does (inside the capture's transaction)."""
