@@ -117,20 +117,27 @@ _TOWNSHIP = re.compile(r"(镇|乡|街道|街道办事处|办事处)$")
 LAST_LEGACY_YEAR = 2018  # reports on 2008-2018 fall under the 2007 regulation (国务院令第492号)
 
 
-def on_time(report) -> Check:
-    rule = "report.on_time"
-    if not report.published or not report.year:
-        return Check(rule, None, "skipped: published date or year unknown")
+def deadline(report) -> date | None:
+    """The last day a report on `report.year` may be published (None when the year is unknown)."""
+    if not report.year:
+        return None
     # the 2007 regulation (art. 31): every agency's report by 31 March; from 2019 (art. 49-50)
     # 31 March for the whole-government report of a county or above; 31 January for an
     # agency, and for a township or sub-district (乡镇、街道), which is not "county or above"
     township = bool(report.agency and _TOWNSHIP.search(report.agency.removesuffix("人民政府")))
     late_allowed = (report.kind == "government" and not township) or report.year <= LAST_LEGACY_YEAR
-    deadline = date(report.year + 1, 3, 31) if late_allowed else date(report.year + 1, 1, 31)
+    return date(report.year + 1, 3, 31) if late_allowed else date(report.year + 1, 1, 31)
+
+
+def on_time(report) -> Check:
+    rule = "report.on_time"
+    if not report.published or not report.year:
+        return Check(rule, None, "skipped: published date or year unknown")
+    last_day = deadline(report)
     published = date.fromisoformat(report.published)
-    if published <= deadline:
-        return Check(rule, True, f"published {published} <= {deadline}")
-    return Check(rule, False, f"published {published}, {(published - deadline).days} days after {deadline}")
+    if published <= last_day:
+        return Check(rule, True, f"published {published} <= {last_day}")
+    return Check(rule, False, f"published {published}, {(published - last_day).days} days after {last_day}")
 
 
 def complete(report) -> Check:
