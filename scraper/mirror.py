@@ -12,7 +12,8 @@ links it, else its modification time (wget sets it to the server's Last-Modified
 Undone: HTTrack's comments and `<meta>` it adds, and every link to a file of the mirror
 (relative, renamed for a query string, `?query` kept on the link) back to that file's
 URL; the rest of each file is kept byte for byte.  A report, list or attachment that a
-mirrored page links on its own site but that is not in the folder is named as missing.
+mirrored page links on its own site but that is not in the folder (and that the site's
+robots.txt, when the mirror kept it, does not disallow) is named as missing.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urljoin, urlsplit
+
+from protego import Protego
 
 from parsers.binary import binary_form
 from parsers.decode import decode
@@ -178,6 +181,10 @@ class Mirror:
 
     def _missing(self, found: list[Found]) -> None:
         have = {f.url for f in found} | set(self.url.values())
+        robots = {}  # host → the robots.txt the mirroring tool obeyed, when it kept one
+        for p, url in self.url.items():
+            if urlsplit(url).path == "/robots.txt":
+                robots[urlsplit(url).netloc] = Protego.parse(p.read_text(encoding="utf-8", errors="replace"))
         named: set[str] = set()
         for f in found:
             if "html" not in (f.content_type or ""):
@@ -186,9 +193,12 @@ class Mirror:
             host = urlsplit(f.url).netloc
             for kind, urls in (("report", links.reports), ("list", links.lists), ("attachment", links.attachments)):
                 for u in urls:
-                    if urlsplit(u).netloc == host and u not in have and u not in named:
-                        named.add(u)
-                        self.problem(f"{self.root}: missing {kind} {u} (linked from {f.url})")
+                    if urlsplit(u).netloc != host or u in have or u in named:
+                        continue
+                    if host in robots and not robots[host].can_fetch(u, "*"):
+                        continue  # left out on purpose: disallowed by the site's robots.txt
+                    named.add(u)
+                    self.problem(f"{self.root}: missing {kind} {u} (linked from {f.url})")
 
 
 def read_mirror(root: str | Path, problem: Problem, base_url: str | None = None) -> list[Found]:
