@@ -105,7 +105,8 @@ def deadline(year: int, kind: str | None, level: str | None, agency: str | None)
 # --- what the archive knows ----------------------------------------------------------
 
 @dataclass
-class Report:
+class ReportRow:
+    """A report version as the archive holds it (the columns the points read)."""
     id: int
     agency_id: int | None
     agency: str
@@ -145,9 +146,9 @@ class Card:
     level: str | None
     site_id: str | None
     kind: str | None
-    reports: list[Report] = field(default_factory=list)  # every version, oldest first
+    reports: list[ReportRow] = field(default_factory=list)  # every version, oldest first
     images: list[dict] = field(default_factory=list)  # needs_ocr documents
-    report: Report | None = None  # the one graded: the newest current version
+    report: ReportRow | None = None  # the one graded: the newest current version
 
 
 @dataclass
@@ -158,7 +159,7 @@ class Evidence:
     cross: dict[tuple[int, int], list[tuple[str, dict]]]
     states: dict[str, tuple[str, str | None]]  # url -> (frontier state, updated_at)
     columns: dict[str, Column]
-    by_agency: dict[tuple[int | None, str], dict[int, list[Report]]]
+    by_agency: dict[tuple[int | None, str], dict[int, list[ReportRow]]]
     _facts: dict[int, dict[str, object]] = field(default_factory=dict)
 
     def facts(self, report_id: int) -> dict[str, object]:
@@ -172,7 +173,7 @@ class Evidence:
         return "\n".join(t or "" for (t,) in self.db.execute(
             "SELECT text FROM sections WHERE report_id = ? ORDER BY section", [report_id]))
 
-    def state(self, report: Report) -> tuple[str, str | None] | None:
+    def state(self, report: ReportRow) -> tuple[str, str | None] | None:
         return self.states.get(report.url or "") or self.states.get(report.source_url or "")
 
     def captures(self, url: str) -> tuple[int, str | None, str | None]:
@@ -208,7 +209,7 @@ def _keys_of_sites(db: sqlite_utils.Database, sites: list[str]) -> set[tuple[int
     return keys
 
 
-def _reports(db: sqlite_utils.Database, keys: set | None) -> list[Report]:
+def _reports(db: sqlite_utils.Database, keys: set | None) -> list[ReportRow]:
     sql = ("SELECT r.id, r.agency_id, r.agency, r.site_id, r.year, r.version, r.kind, r.title, r.published, "
            "r.source_url, r.capture_id, r.current, r.form, CASE WHEN r.version = 'legacy' THEN r.warnings END, "
            "c.url, c.fetched_at FROM reports r LEFT JOIN captures c ON c.id = r.capture_id "
@@ -218,7 +219,7 @@ def _reports(db: sqlite_utils.Database, keys: set | None) -> list[Report]:
         sql += (" AND (r.agency_id IN (SELECT value FROM json_each(?)) OR (r.agency_id IS NULL AND r.agency IN "
                 "(SELECT value FROM json_each(?))))")
         params = [_json_ids(k[0] for k in keys), json.dumps(sorted({k[1] for k in keys if k[0] is None}))]
-    return [Report(*row) for row in db.execute(sql + " ORDER BY coalesce(r.capture_id, -1), r.id", params)]
+    return [ReportRow(*row) for row in db.execute(sql + " ORDER BY coalesce(r.capture_id, -1), r.id", params)]
 
 
 def _checks(db: sqlite_utils.Database, report_ids: list[int] | None) -> dict[int, dict]:
@@ -435,7 +436,7 @@ def _differences(old: dict, new: dict) -> list[str]:
     return [f"{k}: {old.get(k)} → {new.get(k)}" for k in keys]
 
 
-def _notice(ev: Evidence, old: Report, new: Report) -> str | None:
+def _notice(ev: Evidence, old: ReportRow, new: ReportRow) -> str | None:
     """The correction notice a new version added (更正/修订 in its title, or a sentence
     with those words its text has and the old one had not), else None."""
     if new.title and CORRECTION.search(new.title) and not (old.title and CORRECTION.search(old.title)):
@@ -447,10 +448,10 @@ def _notice(ev: Evidence, old: Report, new: Report) -> str | None:
     return None
 
 
-def _replacements(card: Card, ev: Evidence) -> list[tuple[Report, Report]]:
+def _replacements(card: Card, ev: Evidence) -> list[tuple[ReportRow, ReportRow]]:
     """Consecutive versions of one document: the same URL captured again with new
     bytes, or a removed URL whose report came back at another URL."""
-    by_url: dict[str, list[Report]] = {}
+    by_url: dict[str, list[ReportRow]] = {}
     for r in card.reports:
         by_url.setdefault(r.source_url or f"#{r.id}", []).append(r)
     pairs = [(a, b) for versions in by_url.values() for a, b in zip(versions, versions[1:])]
@@ -549,12 +550,12 @@ POINTS: dict[str, Callable[[Card, Evidence], Grade]] = {
 
 # --- agency-years ---------------------------------------------------------------------
 
-def _cards(db: sqlite_utils.Database, reports: list[Report], images: list[dict], today: date,
-           ) -> tuple[list[Card], dict[tuple[int | None, str], dict[int, list[Report]]]]:
+def _cards(db: sqlite_utils.Database, reports: list[ReportRow], images: list[dict], today: date,
+           ) -> tuple[list[Card], dict[tuple[int | None, str], dict[int, list[ReportRow]]]]:
     agencies = {i: (n, reg, lvl, site) for i, n, reg, lvl, site in
                 db.execute("SELECT id, name, region, level, site_id FROM agencies")}
     site_region = dict(db.execute("SELECT id, region FROM sites").fetchall())
-    by_agency: dict[tuple[int | None, str], dict[int, list[Report]]] = {}
+    by_agency: dict[tuple[int | None, str], dict[int, list[ReportRow]]] = {}
     for r in reports:
         key = (r.agency_id, "" if r.agency_id is not None else r.agency)
         by_agency.setdefault(key, {}).setdefault(r.year, []).append(r)
