@@ -70,6 +70,9 @@ def datasette_args(db_path: str | Path, host: str = "127.0.0.1", port: int = 800
         sys.executable, "-m", "datasette", "serve", *(["-i"] if immutable else []), str(db_path),
         "--metadata", str(metadata_for(db_path)),
         "--plugins-dir", str(CONFIG / "plugins"),
+        # the report, agency and home pages (plugins/report_page.py …) and their stylesheet
+        "--template-dir", str(CONFIG / "templates"),
+        "--static", f"xxgk-static:{CONFIG / 'static'}",
         "--host", host, "--port", str(port),
         "--setting", "sql_time_limit_ms", "3000",
         "--setting", "default_page_size", "50",
