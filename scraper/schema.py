@@ -351,8 +351,9 @@ ALTER TABLE frontier ADD COLUMN next_try TEXT;
 # figures of a legacy report come from its indicators of the same meaning, so every
 # per-year query (report_summary, agency_years, year_overview) runs 2008 onwards; `series`
 # lists those indicators one row each, with the era and the key each value came from.
-# Its rows are kept in `series_values` by triggers (current reports only, values present),
-# so the view costs index lookups, not an unpivot of every report per page.
+# Its rows are kept in `series_values` by triggers (current reports only, values present;
+# year, era and agency copied so that its facets read one table), so the view costs index
+# lookups, not an unpivot of every report per page.
 # FIGURES_UPSERT supersedes FIGURES_INSERT (frozen with step 7) for every write from here.
 SERIES_INDICATORS = (  # indicator, label, modern source, legacy source
     ("applications_received", "收到申请数 · applications received", "applications.new_received.total",
@@ -414,31 +415,37 @@ INSERT INTO series_indicators VALUES
     {_INDICATOR_ROWS};
 CREATE TABLE series_values (
     report_id INTEGER NOT NULL REFERENCES reports(id), indicator TEXT NOT NULL, value NUMERIC NOT NULL,
+    year INTEGER, era TEXT NOT NULL, agency_id INTEGER,
     PRIMARY KEY (report_id, indicator)
 ) WITHOUT ROWID;
-CREATE INDEX series_values_indicator ON series_values(indicator, value);
+CREATE INDEX series_values_year ON series_values(year, indicator, era, value);
+CREATE INDEX series_values_agency ON series_values(agency_id, year);
 {_counter('series_values')}
-INSERT INTO series_values SELECT r.id, i.indicator, {_series_value('f')} FROM reports r
-    JOIN report_figures f ON f.report_id = r.id CROSS JOIN series_indicators i
+INSERT INTO series_values SELECT r.id, i.indicator, {_series_value('f')}, r.year, coalesce(r.version, 'unknown'), r.agency_id
+    FROM reports r JOIN report_figures f ON f.report_id = r.id CROSS JOIN series_indicators i
     WHERE r.current = 1 AND {_series_value('f')} IS NOT NULL;
 CREATE TRIGGER series_figures_ai AFTER INSERT ON report_figures BEGIN
-    INSERT INTO series_values SELECT NEW.report_id, i.indicator, {_series_value('NEW')} FROM series_indicators i
-    WHERE (SELECT current FROM reports WHERE id = NEW.report_id) = 1 AND {_series_value('NEW')} IS NOT NULL; END;
+    INSERT INTO series_values SELECT NEW.report_id, i.indicator, {_series_value('NEW')}, r.year,
+        coalesce(r.version, 'unknown'), r.agency_id FROM reports r CROSS JOIN series_indicators i
+    WHERE r.id = NEW.report_id AND r.current = 1 AND {_series_value('NEW')} IS NOT NULL; END;
 CREATE TRIGGER series_figures_ad AFTER DELETE ON report_figures BEGIN
     DELETE FROM series_values WHERE report_id = OLD.report_id; END;
-CREATE TRIGGER series_reports_current AFTER UPDATE OF current ON reports WHEN OLD.current IS NOT NEW.current BEGIN
+CREATE TRIGGER series_reports_current AFTER UPDATE OF current, year, version, agency_id ON reports
+    WHEN OLD.current IS NOT NEW.current OR OLD.year IS NOT NEW.year OR OLD.version IS NOT NEW.version
+        OR OLD.agency_id IS NOT NEW.agency_id BEGIN
     DELETE FROM series_values WHERE report_id = NEW.id;
-    INSERT INTO series_values SELECT NEW.id, i.indicator, {_series_value('f')} FROM report_figures f
-        CROSS JOIN series_indicators i WHERE f.report_id = NEW.id AND NEW.current = 1 AND {_series_value('f')} IS NOT NULL;
+    INSERT INTO series_values SELECT NEW.id, i.indicator, {_series_value('f')}, NEW.year,
+        coalesce(NEW.version, 'unknown'), NEW.agency_id FROM report_figures f CROSS JOIN series_indicators i
+        WHERE f.report_id = NEW.id AND NEW.current = 1 AND {_series_value('f')} IS NOT NULL;
     END;
 CREATE TRIGGER series_reports_ad AFTER DELETE ON reports BEGIN
     DELETE FROM series_values WHERE report_id = OLD.id; END;
 CREATE VIEW series AS
-    SELECT s.report_id, r.agency_id, coalesce(a.name, r.agency) AS agency, a.region, a.level, r.year,
-        s.indicator, i.label, s.value, coalesce(r.version, 'unknown') AS era,
-        CASE WHEN r.version = 'legacy' THEN i.legacy_key ELSE i.modern_key END AS source_key
-    FROM series_values s JOIN reports r ON r.id = s.report_id JOIN series_indicators i ON i.indicator = s.indicator
-        LEFT JOIN agencies a ON a.id = r.agency_id;
+    SELECT s.report_id, s.agency_id, coalesce(a.name, r.agency) AS agency, a.region, a.level, s.year,
+        s.indicator, i.label, s.value, s.era,
+        CASE WHEN s.era = 'legacy' THEN i.legacy_key ELSE i.modern_key END AS source_key
+    FROM series_values s LEFT JOIN reports r ON r.id = s.report_id
+        LEFT JOIN series_indicators i ON i.indicator = s.indicator LEFT JOIN agencies a ON a.id = s.agency_id;
 """
 
 # --- step 12: report history without window functions --------------------------------

@@ -136,3 +136,16 @@ def test_series_follows_new_versions_and_deletions(db):
     n_rows = conn.execute("SELECT count(*) FROM series_values").fetchone()[0]
     kept = conn.execute("SELECT n FROM row_counts WHERE name = 'series_values'").fetchone()[0]
     assert n_view == n_rows == kept == 10
+
+
+def test_series_totals_sums_each_indicator_per_year_and_era(db):
+    from scraper.serve import metadata
+
+    sql = metadata()["databases"]["archive"]["queries"]["series_totals"]["sql"]
+    rows = sqlite3.connect(db).execute(sql).fetchall()
+    got = {(y, i, e): (total, n) for y, i, e, total, n in rows}
+    assert got[(2016, "applications_received", "legacy")] == (10, 1)
+    assert got[(2019, "lawsuits", "2019")] == (2, 1)
+    assert got[(2021, "applications_received", "2021")] == (21, 1)
+    assert (2016, "partly_granted", "legacy") not in got
+    assert sum(n for _t, n in got.values()) == sqlite3.connect(db).execute("SELECT count(*) FROM series").fetchone()[0]
