@@ -113,7 +113,7 @@ def group_total(report) -> Check:
     return _summary(rule, failures, checked, "an appeals value is null")
 
 
-_TOWNSHIP = re.compile(r"(镇|乡|街道|街道办事处|办事处)$")
+TOWNSHIP = re.compile(r"(镇|乡|街道|街道办事处|办事处)$")
 LAST_LEGACY_YEAR = 2018  # reports on 2008-2018 fall under the 2007 regulation (国务院令第492号)
 
 
@@ -121,12 +121,18 @@ def deadline(report) -> date | None:
     """The last day a report on `report.year` may be published (None when the year is unknown)."""
     if not report.year:
         return None
-    # the 2007 regulation (art. 31): every agency's report by 31 March; from 2019 (art. 49-50)
-    # 31 March for the whole-government report of a county or above; 31 January for an
-    # agency, and for a township or sub-district (乡镇、街道), which is not "county or above"
-    township = bool(report.agency and _TOWNSHIP.search(report.agency.removesuffix("人民政府")))
-    late_allowed = (report.kind == "government" and not township) or report.year <= LAST_LEGACY_YEAR
-    return date(report.year + 1, 3, 31) if late_allowed else date(report.year + 1, 1, 31)
+    return deadline_for(report.year, report.kind, report.agency)
+
+
+def deadline_for(year: int, kind: str | None, agency: str | None, level: str | None = None) -> date:
+    """The 2007 regulation (art. 31): every agency's report by 31 March; from 2019 (art.
+    49-50) 31 March for the whole-government report of a county or above; 31 January for
+    an agency, and for a township or sub-district (乡镇、街道: registry level `township`, or
+    the name), which is not "county or above"."""
+    if year <= LAST_LEGACY_YEAR:
+        return date(year + 1, 3, 31)
+    township = level == "township" or bool(agency and TOWNSHIP.search(agency.removesuffix("人民政府")))
+    return date(year + 1, 3, 31) if kind == "government" and not township else date(year + 1, 1, 31)
 
 
 def on_time(report) -> Check:

@@ -28,6 +28,7 @@ from typing import Callable, Iterable, Iterator
 import sqlite_utils
 import yaml
 
+from parsers.checks import LAST_LEGACY_YEAR, TOWNSHIP, deadline_for
 from parsers.metadata import agency_from_title, find_published, find_year
 
 from . import archive
@@ -37,12 +38,10 @@ from .crosscheck import carry_link, cumulative_flow, in_force_flow
 RUBRIC_FILE = Path(__file__).parent / "datasette" / "scorecard_rubric.yml"
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 FIRST_YEAR = 2008  # the first year reports were due (regulation of 2007, in force 1 May 2008)
-LAST_LEGACY_YEAR = 2018
 IDENTITY_RULES = ("applications.row_total", "applications.balance", "applications.results_sum",
                   "appeals.group_total", "legacy.sums")
 CHECK_RULES = IDENTITY_RULES + ("report.complete", "report.text_matches_table")
 CORRECTION = re.compile(r"更正|修订")
-_TOWNSHIP = re.compile(r"(镇|乡|街道|街道办事处|办事处)$")
 _LEGACY_DISAGREES = re.compile(r"^(legacy\.\S+): the text says (.+), the table (.+) \(table kept\)$")
 WRITE_BATCH = 500
 
@@ -91,15 +90,9 @@ def score(grades: dict[str, Grade], rubric: Rubric) -> tuple[float | None, int, 
 
 
 def deadline(year: int, kind: str | None, level: str | None, agency: str | None) -> date:
-    """The last day a report on `year` was due: 31 January of N+1; 31 March for a
-    people's government at county level or above (2019 regulation, art. 49-50) and for
-    every report up to 2018 (2007 regulation, art. 31); townships 31 January."""
-    if year <= LAST_LEGACY_YEAR:
-        return date(year + 1, 3, 31)
-    township = level == "township" or bool(agency and _TOWNSHIP.search(agency.removesuffix("人民政府")))
-    if kind == "government" and not township:
-        return date(year + 1, 3, 31)
-    return date(year + 1, 1, 31)
+    """The last day a report on `year` was due (the rule of `parsers.checks`, with the
+    registry's level telling a township)."""
+    return deadline_for(year, kind, agency, level)
 
 
 # --- what the archive knows ----------------------------------------------------------
@@ -574,7 +567,7 @@ def _cards(db: sqlite_utils.Database, reports: list[ReportRow], images: list[dic
             site_id = max(set(sites), key=sites.count) if any(sites) else None
             name = key[1]
             region = site_region.get(site_id)
-            level = "township" if _TOWNSHIP.search(name.removesuffix("人民政府")) else None
+            level = "township" if TOWNSHIP.search(name.removesuffix("人民政府")) else None
         site_id = site_id or next((r.site_id for r in found if r.site_id), None)
         kind = next((r.kind for r in reversed(found) if r.kind), None)
         present = set(years) | set(image_years)
