@@ -51,6 +51,7 @@ PHRASES = ["坚持以习近平新时代中国特色社会主义思想为指导",
 RULES = ["applications.row_total", "applications.balance", "applications.results_sum", "appeals.group_total",
          "report.on_time", "report.complete", "report.version_matches_year", "report.text_matches_table"]
 TARGET_QUERY, TARGET_SEARCH, TARGET_FACTS = 1.0, 0.2, 4096
+TARGET_REPORT, TARGET_AGENCY, TARGET_HOME = 0.3, 0.5, 0.5  # the pages people read (issue 11)
 
 
 def free_port() -> int:
@@ -230,7 +231,8 @@ def main() -> None:
               f"{per / TARGET_FACTS:.2f} of target")
     archive.open_archive(db).conn.close()  # an archive from an earlier run: brought to the current schema
     with sqlite3.connect(db) as conn:
-        agency = conn.execute("SELECT name FROM agencies WHERE id = 4242 % (SELECT count(*) FROM agencies) + 1").fetchone()[0]
+        agency, agency_id = conn.execute(
+            "SELECT name, id FROM agencies WHERE id = 4242 % (SELECT count(*) FROM agencies) + 1").fetchone()
         report_id = conn.execute("SELECT max(id) / 2 FROM reports").fetchone()[0]
     port = free_port()
     if args.immutable:
@@ -277,11 +279,14 @@ def main() -> None:
         cases = [(f"{name}.json", params, target) for name, params, target in cases]  # canned queries
         for name in page_names(db):  # every table and view page, as JSON and as the HTML people see
             cases += [(f"{name}.json", {}, TARGET_QUERY), (name, {}, TARGET_QUERY)]
+        cases += [("/", {}, TARGET_HOME), ("/", {"q": "民政局"}, TARGET_HOME),  # the pages people read (issue 11)
+                  (f"/report/{report_id}", {}, TARGET_REPORT), (f"/report/{report_id + 1}", {}, TARGET_REPORT),
+                  (f"/agency/{agency_id}", {}, TARGET_AGENCY)]
         print(f"{'query':<26} {'parameters':<44} {'median':>9} {'max':>9} {'rows':>6} {'/target':>8} {'/baseline':>10}")
         worst = 0.0
         for name, params, target in cases:
             try:
-                med, mx, rows = timed(base, f"/{db.stem}/{name}", params)
+                med, mx, rows = timed(base, name if name.startswith("/") else f"/{db.stem}/{name}", params)
             except Exception as exc:  # noqa: BLE001 - print and go on with the next
                 print(f"{name:<26} {json.dumps(params, ensure_ascii=False):<44} ERROR {exc}")
                 worst = float("inf")
