@@ -197,17 +197,23 @@ def _cn_number(text: str) -> int | None:
     return None
 
 
-_NUM = r"(\d+|[零〇一二两三四五六七八九十]{1,3})"
+_NUM = r"(?<![第\d])(\d+|[零〇一二两三四五六七八九十]{1,3})"
 _NOT_APPEAL = r"(?![^。；;，,]*(?:复议|诉讼))"
+# a count ends its phrase: `三个一`, `12345件` followed by more digits or a closing quote is a name
+_COUNT_END = r"(?![零〇一二两三四五六七八九十百千万\d”’」》])"
+# requests that are not disclosure applications (hotlines, petitions, consultations)
+_NOT_DISCLOSURE = r"(?![^。；;，,]*(?:热线|12345|信访|来信|来电|咨询|留言|投诉))"
 # (word the claim needs, pattern over prose, fact key it states)
 TEXT_CLAIMS: tuple[tuple[str, re.Pattern, str], ...] = (
-    ("申请", re.compile(r"(?:新收|新?收到|受理|接收)了?" + _NOT_APPEAL + r"[^。；;，,]{0,12}?(?:政府信息公开|依申请公开|信息公开)?"
-                r"[^。；;，,]{0,6}?(?:申请|事项)(?:共|合计)?[^。；;，,\d]{0,4}?" + _NUM + r"\s*(?:件|个|条|宗)"),
+    ("申请", re.compile(r"(?:新收|新?收到|受理|接收)了?" + _NOT_APPEAL + _NOT_DISCLOSURE +
+                r"[^。；;，,“”]{0,12}?(?:政府信息公开|依申请公开|信息公开)?"
+                r"[^。；;，,“”]{0,6}?(?:申请|事项)(?:共|合计)?[^。；;，,“”\d]{0,4}?" + _NUM + r"\s*(?:件|条|宗)" + _COUNT_END),
      "applications.new_received.total"),
-    ("结转", re.compile(r"上年(?:度)?结转[^。；;，,\d]{0,12}?" + _NUM + r"\s*件"), "applications.carried_over.total"),
-    ("结转", re.compile(r"结转(?:至|到)?下(?:一)?年度?[^。；;，,\d]{0,8}?" + _NUM + r"\s*件"), "applications.carried_forward.total"),
-    ("复议", re.compile(r"(?:收到|发生|办理|涉及|被申请)[^。；;，,]{0,8}?(?:政府信息公开)?[^。；;，,]{0,4}?行政复议(?:案件|申请)?(?:共)?"
-                + _NUM + r"\s*(?:件|起)"), "appeals.review.total"),
+    ("结转", re.compile(r"上年(?:度)?结转[^。；;，,“”\d]{0,12}?" + _NUM + r"\s*件" + _COUNT_END), "applications.carried_over.total"),
+    ("结转", re.compile(r"结转(?:至|到)?下(?:一)?年度?[^。；;，,“”\d]{0,8}?" + _NUM + r"\s*件" + _COUNT_END),
+     "applications.carried_forward.total"),
+    ("复议", re.compile(r"(?:收到|发生|办理|涉及|被申请)[^。；;，,“”]{0,8}?(?:政府信息公开)?[^。；;，,“”]{0,4}?行政复议(?:案件|申请)?(?:共)?"
+                + _NUM + r"\s*(?:件|起)" + _COUNT_END), "appeals.review.total"),
 )
 
 

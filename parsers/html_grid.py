@@ -42,19 +42,24 @@ _BLOCK_TAGS = ("br", "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
                "center", "hr", "address", "figure", "figcaption", "main", "aside", "tr", "table")
 
 
+# A line break the markup makes (a block boundary, a <br>, a table row), told apart from a
+# newline in the page's source, which may fall inside a word or a number (`20</span>\n<span>23年`).
+BREAK = "\ue001"  # private use: never in a real page's text
+
+
 def mark_blocks(doc) -> None:
-    """Put a newline at every block boundary and <br>, so the page's text is one C-level
+    """Put a `BREAK` at every block boundary and <br>, so the page's text is one C-level
     `string()` that still has its lines.  Run after the data tables were replaced by
     their text (`html_text`): fewer elements left to mark."""
     for el in doc.iter(*_BLOCK_TAGS):
         try:
-            el.tail = "\n" + el.tail if el.tail else "\n"
+            el.tail = BREAK + el.tail if el.tail else BREAK
             if el.tag not in ("br", "hr"):
-                el.text = "\n" + el.text if el.text else "\n"
+                el.text = BREAK + el.text if el.text else BREAK
         except ValueError:  # control characters lxml parsed but will not take back
-            el.tail = "\n" + (el.tail or "").translate(_INVISIBLE)
+            el.tail = BREAK + (el.tail or "").translate(_INVISIBLE)
             if el.tag not in ("br", "hr"):
-                el.text = "\n" + (el.text or "").translate(_INVISIBLE)
+                el.text = BREAK + (el.text or "").translate(_INVISIBLE)
 
 
 def strip_scripts(doc) -> None:

@@ -12,12 +12,16 @@ built: it rewrites the tree.
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from .cells import Row
-from .html_grid import cell_text, mark_blocks, own_rows
+from .html_grid import BREAK, cell_text, mark_blocks, own_rows
 
 _INVISIBLE = str.maketrans("", "", "\u200b\ufeff")
+# digits split by a newline of the page's source (`20</span>\n<span>23年`): one number
+_SPLIT_DIGITS = re.compile(r"(\d)[ \t\r\xa0\u3000]*\n[ \t\r\n\xa0\u3000]*(?=\d)")
 _STRING = etree.XPath("string()")
 
 
@@ -47,7 +51,7 @@ def _replace_tables(tables: list) -> None:
             continue  # its cells are read as blocks
         lines = [" | ".join(c.text for c in row.cells if not c.continued) for row in rows]
         block = etree.Element("pre")
-        block.text = "\n" + "\n".join(line for line in lines if line.strip(" |")) + "\n"
+        block.text = BREAK + BREAK.join(line for line in lines if line.strip(" |")) + BREAK
         block.tail = table.tail
         table.tail = None
         parent.replace(table, block)
@@ -57,9 +61,27 @@ def html_lines(doc, tables: list) -> list[str]:
     """The page's lines; `tables` are `document_tables(doc)` (replaced in the tree)."""
     body = doc.find("body")
     body = body if body is not None else doc
+    _keep_pre_lines(body)
     _replace_tables(tables)
     mark_blocks(body)
     text = str(_STRING(body))
     if "\u200b" in text or "\ufeff" in text:
         text = text.translate(_INVISIBLE)
+    if "\n" in text:
+        text = _SPLIT_DIGITS.sub(r"\1", text)
+    text = text.replace(BREAK, "\n")
     return [" ".join(line.split()) for line in text.split("\n") if line and not line.isspace()]
+
+
+def _keep_pre_lines(body) -> None:
+    """The newlines of a page's own <pre> are its line breaks (a report pasted as text),
+    never a number split by the source."""
+    for pre in body.iter("pre"):
+        for node in pre.iter():
+            try:
+                if node.text and "\n" in node.text:
+                    node.text = node.text.replace("\n", BREAK)
+                if node is not pre and node.tail and "\n" in node.tail:
+                    node.tail = node.tail.replace("\n", BREAK)
+            except ValueError:  # text lxml will not take back: its lines stay as parsed
+                continue

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .html_grid import BREAK
+
 LARGE_PX = 300
 BANNER_RATIO = 5  # wider than 5:1 is a banner or a title strip, not a table
 _MARK = "\ue000"  # private use: never in a real page's text
@@ -82,7 +84,7 @@ def mark_pictures(doc) -> list[Picture]:
         if size == "small" or _in_chrome(img):
             continue
         try:
-            img.tail = f"\n{_MARK}{len(out)}\n" + (img.tail or "")
+            img.tail = f"{BREAK}{_MARK}{len(out)}{BREAK}" + (img.tail or "")
         except ValueError:  # a tail lxml will not take back: the picture's place stays unknown
             continue
         out.append(Picture(size))
