@@ -14,7 +14,7 @@ from .images import Picture, mark_pictures, picture_lines, pictures_where_tables
 from .legacy import LegacyRead, read_legacy
 from .legacy_template import INDICATORS
 from .mapping import Mapped, map_rows
-from .metadata import is_report_title, read_meta
+from .metadata import is_report_title, page_fields, read_meta
 from .record import Report
 from .sections import find_headings, is_chrome, split_sections, table_region
 from .text_rows import text_rows
@@ -33,11 +33,16 @@ def _looks_html(text: str, url: str | None, content_type: str | None) -> bool:
 
 
 def _meta_tags(doc) -> dict[str, str]:
+    """`<meta name=… content=…>`, and the CMS's own date elements (`<publishtime>`)."""
     out: dict[str, str] = {}
     for m in doc.iter("meta"):
         name = (m.get("name") or m.get("property") or "").strip().lower()
         if name and m.get("content"):
             out.setdefault(name, m.get("content").strip())
+    for el in doc.iter("publishtime", "pubtime"):
+        text = "".join(el.itertext()).strip()
+        if text:
+            out.setdefault(el.tag, text)
     return out
 
 
@@ -68,6 +73,7 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
     else:
         text = data.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become '?'
     meta: dict[str, str] = {}
+    fields: dict[str, str] = {}
     html_title = None
     if doc is None and _looks_html(text, url, content_type):
         doc = parse_html(text.replace("\x00", ""))
@@ -79,6 +85,7 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
         lines = html_lines(doc, tables)  # after the grids: it replaces the tables
         lines, pictures = picture_lines(lines, pictures)
         meta = _meta_tags(doc)
+        fields = page_fields([table_rows for _table, table_rows in tables])
         t = doc.find(".//title")
         html_title = "".join(t.itertext()).strip() if t is not None else None
         mapped = map_rows(rows)
@@ -95,7 +102,7 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
         pictures = []
 
     return finish(report, mapped, lines, meta=meta, html_title=html_title, url=url, has_images=False,
-                  legacy=legacy, pictures=pictures)
+                  legacy=legacy, pictures=pictures, fields=fields)
 
 
 def parse_binary(data: bytes, form: str, *, url: str | None = None) -> Report:
@@ -107,6 +114,13 @@ def parse_binary(data: bytes, form: str, *, url: str | None = None) -> Report:
         report.error = got.error
         report.warnings.extend(got.warnings)
         return report
+    if hasattr(got, "readings"):  # tables read from pictures (OCR): only their grids, guarded
+        report.form = f"{form}-ocr"
+        mapped = _guarded(got)
+        report.warnings.extend(got.warnings)
+        meta = {"title": got.title} if got.title else {}
+        return finish(report, mapped, got.lines, meta=meta, html_title=None, url=url,
+                      has_images=bool(got.error), legacy=LegacyRead(), ocr=True)
     # the file's tables as grids, and the same content read as text lines (a PDF printed
     # from text has no rules; its columns are in the words): the reading that places more
     # cells wins (neither ever places a number under a wrong key)
@@ -121,20 +135,33 @@ def parse_binary(data: bytes, form: str, *, url: str | None = None) -> Report:
                   has_images=got.has_images or got.error == "needs_ocr", legacy=legacy)
 
 
+def _guarded(got) -> Mapped:
+    """The template mapping of tables read by OCR, after the guard (`parsers.ocr_guard`)."""
+    from .ocr_guard import guard
+
+    mapped = map_rows(got.rows)
+    guard(mapped, got.readings)
+    return mapped
+
+
 def finish(report: Report, mapped: Mapped, lines: list[str], *, meta: dict[str, str], html_title: str | None,
            url: str | None, has_images: bool, legacy: LegacyRead | None = None,
-           pictures: list[Picture] | None = None) -> Report:
+           pictures: list[Picture] | None = None, fields: dict[str, str] | None = None,
+           ocr: bool = False) -> Report:
     """What every input form shares once its tables are read: metadata, sections, the
     report/not-a-report decision, the era (template tables or legacy figures), the facts
     and the checks.  `has_images`: a file shows pictures where text could be; `pictures`:
-    an HTML page's pictures that may stand for its tables (`parsers.images`)."""
+    an HTML page's pictures that may stand for its tables (`parsers.images`); `fields`: the
+    page's own metadata table (`metadata.page_fields`)."""
     legacy = legacy or LegacyRead()
-    m = read_meta(lines, meta, html_title, url)
+    m = read_meta(lines, meta, html_title, url, fields)
     report.title, report.agency, report.year = m.title, m.agency, m.year
     report.published, report.index_no, report.kind = m.published, m.index_no, m.kind
     report.sections = split_sections(lines)
     modern = _template_tables(mapped, legacy)
-    looks_like_report = _is_report(report, mapped, legacy, modern)
+    # a picture of the template tables is a report's tables even with no title around it
+    looks_like_report = _is_report(report, mapped, legacy, modern) or (
+        ocr and modern and bool(mapped.version) and len(mapped.facts) >= OCR_MIN_CELLS)
     legacy_era = report.year is None or report.year <= LAST_LEGACY_YEAR
     stated = legacy.table_found or (legacy_era and bool(legacy.facts))  # figures a reader can use
     pictured = has_images or (pictures is not None and _pictures_for_tables(report, lines, pictures))
@@ -153,6 +180,9 @@ def finish(report: Report, mapped: Mapped, lines: list[str], *, meta: dict[str, 
         _fill_legacy(report, legacy)
     report.checks = run_checks(report)
     return report
+
+
+OCR_MIN_CELLS = 40  # template cells found in a picture for it to count as a report's tables
 
 
 def _placed(mapped: Mapped) -> int:

@@ -26,6 +26,37 @@ _DEPT_END = ("局", "委", "办", "厅", "室", "中心", "院", "所", "站", "
              "署", "组", "办公室", "委员会")
 
 
+# Label cells of a page's own metadata table (Jiangsu-style 信息公开 pages: `名称 | …`,
+# `索引号 | 014314799/2024-00002`, `公开日期 | 2024-01-17`), by the field they give.
+_FIELD_LABELS = {
+    "名称": "title", "标题": "title", "信息名称": "title", "文件名称": "title",
+    "索引号": "index_no", "索引": "index_no",
+    "发布机构": "publisher", "发布单位": "publisher",
+    "公开日期": "published", "发布日期": "published", "发布时间": "published", "公开时间": "published",
+    "成文日期": "written", "生成日期": "written", "发文日期": "written",
+}
+_FIELD_PUNCT = re.compile(r"[\s\u3000:：]+")
+MAX_FIELD_ROWS = 12
+
+
+def page_fields(tables: list[list]) -> dict[str, str]:
+    """Label/value pairs of the page's metadata tables: a cell that is only a field label
+    (`索 引 号`, `公开日期：`) and the non-empty cell right after it.  `tables` are lists of
+    rows of `Cell`s; only small tables are read (a report table is no metadata block)."""
+    out: dict[str, str] = {}
+    for rows in tables:
+        if not rows or len(rows) > MAX_FIELD_ROWS:
+            continue
+        for row in rows:
+            cells = [c for c in row.cells if not c.continued]
+            for label, value in zip(cells, cells[1:]):
+                key = _FIELD_LABELS.get(to_simplified(_FIELD_PUNCT.sub("", label.text)))
+                text = value.text.strip()
+                if key and text and to_simplified(_FIELD_PUNCT.sub("", text)) not in _FIELD_LABELS:
+                    out.setdefault(key, normalize_keep_spaces(text))
+    return out
+
+
 @dataclass
 class Meta:
     title: str | None = None
@@ -46,27 +77,68 @@ def is_report_title(text: str) -> bool:
         and not text.startswith("关于") and not _NOT_REPORT.search(text)
 
 
-def find_title(lines: list[str], meta: dict[str, str], html_title: str | None) -> str | None:
-    """The report's title: a meta tag, else the page <title> (the part naming a report
-    of some year; sidebars listing other years come before the heading in the body),
-    else the first short line of the page that names a report."""
+# `…年度报告-沭阳县发改局`: the browser title's site suffix after the report words
+_SITE_SUFFIX = re.compile(r"^(.*?(?:年度报告|年报|工作报告|公开报告))\s*[-－—–_|｜]\s*[^-－—–_|｜]+$")
+_AGENCY_PIECE = re.compile(r"^[\u4e00-\u9fff（）()]{2,30}$")  # a line that can be (part of) an agency name
+_REGION_CHAR = re.compile(r"[省市区县旗州盟镇乡]")
+
+
+def find_title(lines: list[str], meta: dict[str, str], html_title: str | None,
+               fields: dict[str, str] | None = None) -> str | None:
+    """The report's title: the page's 名称 field, a meta tag, else the page <title> (the part
+    naming a report of some year, without the site's name after it; sidebars listing other
+    years come before the heading in the body), else the first short line of the page
+    that names a report (joined with the line or two above it when the title was printed
+    over two lines: `南屏县人民政府` / `2023 年政府信息公开工作年度报告`)."""
+    value = (fields or {}).get("title")
+    if value and is_report_title(value):
+        return value
     for name in ("articletitle", "title", "dc.title"):
         value = meta.get(name)
         if value and is_report_title(value):
-            return normalize_keep_spaces(value)
-    parts = [normalize_keep_spaces(p) for p in re.split(r"\s*[_|｜—–]\s*|\s+-\s+", html_title or "")]
+            return _without_site(normalize_keep_spaces(value))
+    parts = [_without_site(normalize_keep_spaces(p)) for p in re.split(r"\s*[_|｜—–]\s*|\s+-\s+", html_title or "")]
     for part in parts:
         if is_report_title(part) and _YEAR_IN_TITLE.search(part):
             return part
-    for line in [ln for ln in lines[:200] if ln][:80]:
-        clean = normalize_keep_spaces(line)
+    shown = [normalize_keep_spaces(ln) for ln in lines[:200] if ln][:80]
+    for i, clean in enumerate(shown):
         if 6 <= len(clean) <= 80 and is_report_title(clean) and _YEAR_IN_TITLE.search(clean) \
                 and "。" not in clean and "根据" not in clean and "现将" not in clean:
-            return clean
+            return _joined_title(shown[max(0, i - 2):i], clean)
     for part in parts:
         if is_report_title(part):
             return part
     return None
+
+
+def _without_site(title: str) -> str:
+    m = _SITE_SUFFIX.match(title)
+    return m.group(1).strip() if m and is_report_title(m.group(1)) else title
+
+
+def _names_agency(name: str | None) -> bool:
+    """A whole agency name: a place in it and a body's ending (`东湖区市场监督管理局`)."""
+    if not name or len(name) < 2 or not _REGION_CHAR.search(name, 1):
+        return False
+    simple = to_simplified(name)
+    return simple.endswith(("人民政府", "政府")) or simple.endswith(_REGION_END) or simple.endswith(_DEPT_END)
+
+
+def _joined_title(above: list[str], title: str) -> str:
+    """The title line with the lines printed above it that hold the rest of its agency:
+    only when the line alone names no whole agency (`2023 年政府信息公开工作年度报告`,
+    `理局2022年…` under `东湖区市场监督管`) and the lines joined do."""
+    if _names_agency(agency_from_title(title)):
+        return title
+    for k in (1, 2):
+        pieces = above[len(above) - k:] if len(above) >= k else None
+        if not pieces or not all(_AGENCY_PIECE.match(p.replace(" ", "")) and not is_report_title(p) for p in pieces):
+            continue
+        joined = "".join(p.replace(" ", "") for p in pieces) + title
+        if _names_agency(agency_from_title(joined)):
+            return joined
+    return title
 
 
 _AGENCY_CUTS = (r"^关于", r"^((?:19|20)\d{2})年(度)?", r"(的)?(政府信息公开|政务信息公开|政务公开|信息公开).*$",
@@ -103,8 +175,32 @@ def kind_of(agency: str | None) -> str | None:
     return "agency"
 
 
+_META_DATES = ("pubdate", "publishdate", "firstpublishedtime", "dc.date", "dcterms.issued", "publishtime", "pubtime")
+_OWN_PUBLISHED_LABEL = re.compile(r"(发布|公开)(日期|时间)\s*[:：]\s*")
+
+
+def publication_fields(lines: list[str], meta: dict[str, str], fields: dict[str, str] | None) -> dict[str, str]:
+    """The page's own statements of its publication date, by where they stand: its 公开日期
+    field, its meta and `<publishtime>` tags, its first `发布日期：` line."""
+    out: dict[str, str] = {}
+    value = (fields or {}).get("published")
+    if value and (m := _DATE.search(value)) and (d := _iso(m)):
+        out["the 公开日期 field"] = d
+    for name in _META_DATES:
+        value = meta.get(name)
+        if value and (m := _DATE.search(value)) and (d := _iso(m)):
+            out[f"<{name}>"] = d
+            break
+    for line in lines[:80]:
+        m = _OWN_PUBLISHED_LABEL.search(line)
+        if m and (d := _DATE.search(line[m.end():m.end() + 30])) and (iso := _iso(d)):
+            out[f"the line {line[:m.end()].strip()[-6:]!r}"] = iso
+            break
+    return out
+
+
 def find_published(lines: list[str], meta: dict[str, str], url: str | None) -> str | None:
-    for name in ("pubdate", "publishdate", "firstpublishedtime", "dc.date", "dcterms.issued"):
+    for name in _META_DATES:
         value = meta.get(name)
         if value and (m := _DATE.search(value)):
             return _iso(m)
@@ -137,7 +233,13 @@ def _iso(m: re.Match) -> str | None:
     return f"{y:04d}-{mo:02d}-{d:02d}"
 
 
-def find_index_no(lines: list[str], meta: dict[str, str]) -> str | None:
+_INDEX_VALUE = re.compile(r"^[A-Za-z0-9\-—/_.（）()]+(?:\s?[-/]\s?[A-Za-z0-9]+)*$")
+
+
+def find_index_no(lines: list[str], meta: dict[str, str], fields: dict[str, str] | None = None) -> str | None:
+    value = (fields or {}).get("index_no", "").strip()
+    if value and _INDEX_VALUE.match(value):
+        return value
     for line in lines[:80]:
         m = _INDEX_LABEL.search(line)
         if m:
@@ -156,19 +258,29 @@ def find_year(title: str | None, text: str, published: str | None) -> tuple[int 
     return None, None
 
 
-def read_meta(lines: list[str], meta: dict[str, str], html_title: str | None, url: str | None) -> Meta:
-    title = find_title(lines, meta, html_title)
+def read_meta(lines: list[str], meta: dict[str, str], html_title: str | None, url: str | None,
+              fields: dict[str, str] | None = None) -> Meta:
+    """`fields`: the page's own metadata table (`page_fields`), read before its lines."""
+    title = find_title(lines, meta, html_title, fields)
     closing = closing_date(lines)
     # 發布日期, 索引號 on mirror sites; Kangxi radicals (⽇, ⼀) that some PDF fonts print for 日, 一
     lines = to_simplified(fold_radicals("\n".join(lines[:400]))).split("\n")
-    published = find_published(lines, meta, url)
+    own = publication_fields(lines, meta, fields)
+    problems = []
+    if own:  # never a date later than the page's own publication fields
+        published = min(own.values())
+        if len(set(own.values())) > 1:
+            problems.append("published: the page's dates compete (" + ", ".join(f"{d} from {w}" for w, d in own.items())
+                            + f"); the earliest, {published}, is taken")
+    else:
+        published = find_published(lines, meta, url)
     dated_by_closing = published is None and closing is not None
     published = published or closing
     text = "\n".join(lines)
     year, how = find_year(title, text, published)
     agency = agency_from_title(title) if title else None
     out = Meta(title=title, agency=agency, year=year, published=published,
-               index_no=find_index_no(lines, meta), kind=kind_of(agency), problems=[])
+               index_no=find_index_no(lines, meta, fields), kind=kind_of(agency), problems=problems)
     period = _PERIOD.search(text)
     if how == "title" and period and int(period.group(1)) != year:
         out.problems.append(f"year: the title says {year}, the statistics period {period.group(1)}; "
