@@ -69,9 +69,14 @@ def _ole2_kind(data: bytes, hint: str | None) -> str:
 
 
 def binary_form(data: bytes | str, url: str | None = None, content_type: str | None = None) -> str | None:
-    """pdf | docx | xlsx | doc | wps | xls | et for a file report; None for text and HTML."""
+    """pdf | docx | xlsx | doc | wps | xls | et for a file report, png | jpeg | gif | bmp |
+    tiff for a picture (read by OCR); None for text and HTML."""
     if not isinstance(data, bytes):
         return None
+    from .ocr import image_form
+
+    if picture := image_form(data):
+        return picture
     head = data[:1024].lstrip(b"\r\n\t \xef\xbb\xbf")
     if head.startswith(PDF_MAGIC) or (b"%PDF-" in data[:1024]):
         return "pdf"
@@ -110,6 +115,32 @@ def _decodes(sample: bytes) -> bool:
     return False
 
 
+PICTURE_FORMS = ("png", "jpeg", "gif", "bmp", "tiff")
+
+
+def _ocr(form: str, data: bytes, text: Extracted | None = None) -> Extracted:
+    """The tables of a picture, of a scanned PDF or of the pictures in a DOCX, read by OCR
+    (`parsers.ocr`), with the text the file has besides (`text`: a DOCX's paragraphs and
+    title); without tesseract the document stays `needs_ocr`, saying why."""
+    from . import ocr
+
+    text = text or Extracted()
+    try:
+        if form == "pdf":
+            got = ocr.pdf_content(data)
+        elif form == "docx":
+            got = ocr.docx_content(data)
+        else:
+            got = ocr.image_content(data)
+    except ocr.OcrUnavailable as exc:
+        return Extracted(lines=text.lines, title=text.title, error="needs_ocr", has_images=True,
+                         warnings=[*text.warnings, f"{form}: cannot run OCR: {exc}"])
+    got.lines = text.lines + got.lines
+    got.title = text.title
+    got.warnings = [w for w in text.warnings if "needs OCR" not in w] + got.warnings
+    return got
+
+
 def extract(data: bytes, form: str) -> Extracted:
     """Rows and lines of one file; never raises on bad input."""
     if form in CONVERT_TO:
@@ -118,12 +149,16 @@ def extract(data: bytes, form: str) -> Extracted:
             f"{form}: an old binary office format; convert it to {target} with LibreOffice "
             f"(xxgk parse and xxgk crawl do this when `soffice` is installed) and parse the {target}"])
     try:
+        if form in PICTURE_FORMS:
+            return _ocr(form, data)
         if form == "pdf":
             from .pdf import pdf_content
-            return pdf_content(data)
+            got = pdf_content(data)
+            return _ocr(form, data, got) if got.error == "needs_ocr" and got.has_images else got
         if form == "docx":
             from .word import docx_content
-            return docx_content(data)
+            got = docx_content(data)
+            return _ocr(form, data, got) if got.has_images and not got.rows else got
         if form == "xlsx":
             from .sheet import xlsx_content
             return xlsx_content(data)

@@ -34,7 +34,8 @@ class Fact:
     col_label: str
     form: str
     unit: str | None = None  # as written in the report (legacy 计量单位 column or label)
-    source: str = "table"  # "table" | "prose" (a legacy figure read from a sentence)
+    source: str = "table"  # "table" | "prose" (a legacy figure read from a sentence) | "ocr" (a picture)
+    confidence: float | None = None  # OCR: tesseract's confidence in the reading (0-100)
 
     def provenance(self) -> dict:
         out = {"raw": self.raw, "table": self.table, "row": self.row, "col": self.col,
@@ -43,6 +44,8 @@ class Fact:
             out["unit"] = self.unit
         if self.source != "table":
             out["source"] = self.source
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
         return out
 
 
