@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import combinations
 
@@ -238,6 +239,53 @@ def split_glued(digits: str, parts: int) -> list[list[int]]:
     return found
 
 
+# --- appeals split into tables of their own (复议 in one, 诉讼 in the other) ------------
+
+_APPEAL_GROUP_WORDS = (("未经复议直接起诉", ("suit_direct",)), ("复议后起诉", ("suit_after_review",)),
+                       ("行政复议", ("review",)), ("行政诉讼", ("suit_direct", "suit_after_review")))
+_APPEALS_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+|\d{1,2})[、.．]?[^|]{0,12}?行政复议[、,，和及]?行政诉讼(?:的)?情况[:：]?")
+_APPEAL_HEADER_REST = re.compile(r"[|()（）、,，:：\s]|结果维持|结果纠正|其他结果|尚未审结|总计|合计|未经复议|直接起诉")
+
+
+@lru_cache(maxsize=4096)
+def appeal_header_groups(label: str) -> frozenset[str] | None:
+    """The appeal groups a header row names (`行政复议` alone: review; `行政诉讼`, `未经复议
+    直接起诉 | 复议后起诉`: the two suits); None when the row holds more than header words
+    (a section heading, prose)."""
+    groups: set[str] = set()
+    rest = _APPEALS_HEADING.sub("", label)  # the section heading, joined to the header cells in one-cell-per-line text
+    for word, keys in _APPEAL_GROUP_WORDS:
+        if word in rest:
+            groups.update(keys)
+            rest = rest.replace(word, "")
+    if _APPEAL_HEADER_REST.sub("", rest):
+        return None
+    return frozenset(groups)
+
+
+# --- labels damaged by a PDF's text layer or by OCR -----------------------------------
+
+DAMAGED_MIN_RATIO = 0.6  # characters shared with the expected template label
+DAMAGED_MARGIN = 0.15  # how much closer to it than to any other template label
+_GROUP_LABELS = tuple(normalize(g) for g in ("三、本年度办理结果", "（三）不予公开", "（四）无法提供", "（五）不予处理",
+                                             "（六）其他处理"))
+
+
+def _item_text(label: str) -> str:
+    """A normalized row label without its group label and numbering (`(三)不予公开2.其他…`
+    → `其他…`), the part a damaged label is compared on."""
+    for group in _GROUP_LABELS:
+        label = label.replace(group, "")
+    return strip_numbering(label)
+
+
+_TEMPLATE_ITEMS = {key: _item_text(normalize(label)) for key, label in T.APPLICATION_LABELS.items()}
+
+
+def _similarity(a: str, b: str) -> float:
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
 # --- the mapper ----------------------------------------------------------------------
 
 @dataclass
@@ -279,6 +327,7 @@ class Mapper:
         # continued after a page break may draw its grid differently
         self.data_start: dict[tuple[str, int], int] = {}
         self.last_app_row: str | None = None
+        self.appeal_groups: set[str] = set()  # groups the appeals header rows above name
 
     # -- helpers
     def warn(self, msg: str) -> None:
@@ -436,6 +485,7 @@ class Mapper:
             return
         self.context = "active"
         self.out.tables.add("active")
+        self.appeal_groups = set()
         want = list(tmpl[key].cols)
         keys = [f"active.{key}.{c}" for c in want]
         values = self._trim(values, len(want))
@@ -462,6 +512,7 @@ class Mapper:
     def application_row(self, key: str, label: str, values: list[Cell], form: str, glued: bool) -> None:
         self.context = "applications"
         self.out.tables.add("applications")
+        self.appeal_groups = set()
         if key == "other.other" and self.last_app_row not in ("other.no_correction", "other.no_fee") \
                 and "其他处理" not in label:
             self.warn(f"applications: row {label!r} outside （六）其他处理; ignored")
@@ -513,26 +564,81 @@ class Mapper:
             self.put(f"appeals.{group}.{col}", cell, label, labels[col], form)
 
     def appeals_row(self, label: str, values: list[Cell], form: str) -> None:
+        """The data row under the appeals header: 15 values, or 5 (复议) or 10 (诉讼) when the
+        header above names only those groups (the appeals split into two tables)."""
         self.out.tables.add("appeals")
-        want = [f"{g.key}.{c.key}" for g in T.APPEAL_GROUPS for c in T.APPEAL_COLS]
+        named = self.appeal_groups
+        groups = [g for g in T.APPEAL_GROUPS if not named or g.key in named]
+        self.appeal_groups = set()
+        want = [f"{g.key}.{c.key}" for g in groups for c in T.APPEAL_COLS]
         keys = [f"appeals.{w}" for w in want]
         col_labels = {f"{g.key}.{c.key}": f"{g.label} › {c.label}" for g in T.APPEAL_GROUPS for c in T.APPEAL_COLS}
         values = self._trim(values, len(want))
         if len(values) == len(want):
+            default = "、".join(dict.fromkeys(g.label.split(" ›")[0] for g in groups))
             for w, cell in zip(want, values):
-                self.put(f"appeals.{w}", cell, label or "行政复议、行政诉讼", col_labels[w], form)
+                self.put(f"appeals.{w}", cell, label or default, col_labels[w], form)
             self.context = None
             return
         self.put_missing(keys, values, f"{len(values)} cells for {len(want)} columns")
         self.context = None
 
+    def _next_application_key(self, index: int) -> str | None:
+        """The template row of the next labelled row after `index` (group labels alone skipped)."""
+        for row in self.rows[index + 1:index + 6]:
+            label_cells, _values = self._split(row)
+            label = normalize("".join(c.text for c in label_cells))
+            if not label or (is_group_label(label) and not _item_text(label)):
+                continue
+            return match_application_row(label)
+        return None
+
+    def damaged_row(self, label: str, index: int) -> tuple[str | None, str]:
+        """The applications row a damaged label stands for (glyphs missing from a PDF's text
+        layer, variant characters, OCR noise), found only by the official row order: the row
+        after the last one read, when the next row read is the one after it, the label
+        shares most characters with that row's label and is clearly closer to it than to any
+        other.  (key, '') when placed, (None, why) when not."""
+        item = _item_text(label)
+        if len(item) < 2:
+            return None, "too short"
+        orders = [T.APPLICATION_ROWS_2021, T.APPLICATION_ROWS_2019]
+        expected = set()
+        for order in orders:
+            if self.last_app_row in order and order.index(self.last_app_row) + 1 < len(order):
+                expected.add(order[order.index(self.last_app_row) + 1])
+        if not expected:
+            return None, "no template row read before it"
+        scores = {key: _similarity(item, text) for key, text in _TEMPLATE_ITEMS.items() if text}
+        best = max(expected, key=lambda k: scores.get(k, 0))
+        score = scores.get(best, 0)
+        rivals = sorted((s, k) for k, s in scores.items() if k != best)
+        if score < DAMAGED_MIN_RATIO:
+            return None, f"shares too few characters with {T.APPLICATION_LABELS[best]!r}"
+        if rivals and rivals[-1][0] > score - DAMAGED_MARGIN:
+            return None, f"could be {T.APPLICATION_LABELS[best]!r} or {T.APPLICATION_LABELS[rivals[-1][1]]!r}"
+        following = self._next_application_key(index)
+        for order in orders:
+            if best in order:
+                k = order.index(best)
+                after = order[k + 1] if k + 1 < len(order) else None
+                if following == after:
+                    return best, ""
+        return None, "the row after it is not the template's next row"
+
     def run(self) -> Mapped:
-        for row in self.rows:
+        for index, row in enumerate(self.rows):
             label_cells, values = self._split(row)
             label = normalize("".join(c.text for c in label_cells))
             # a real number among the values (text in value position, e.g. a header's second
             # half after empty colspan pieces, makes no data row)
             has_number = any(looks_numeric(v.text) and not is_empty(v.text) for v in values)
+            if label and not has_number:
+                named = appeal_header_groups(normalize("".join(c.text for c in row.cells)))
+                if named is None:
+                    self.appeal_groups = set()
+                elif named:
+                    self.appeal_groups |= named
             kind = _header_kind(label) if label else None
             if kind and not has_number:
                 self.header(kind, label_cells, row.cells)
@@ -567,6 +673,17 @@ class Mapper:
             if self.context == "appeals" and values and ("数" in label or "件" in label):
                 self.appeals_row("".join(c.text for c in label_cells), values, row.form)
                 continue
+            if self.context == "applications" and has_number and _plausible_label(label):
+                dkey, why = self.damaged_row(label, index)
+                raw = "".join(c.text for c in label_cells)
+                if dkey:
+                    self.warn(f"applications.{dkey}: row {raw!r} read as {T.APPLICATION_LABELS[dkey]!r} "
+                              "(its label damaged; placed by the official row order)")
+                    self.application_row(dkey, raw, values, row.form, row.glued)
+                    continue
+                if why not in ("too short", "no template row read before it") and not why.startswith("shares too few"):
+                    self.warn(f"applications: row {raw!r} may be a damaged template row but {why}; "
+                              "its numbers are left out")
             if self.context in ("active", "applications") and has_number and _plausible_label(label):
                 numbers = " ".join(v.text for v in values if v.text)
                 self.warn(f"{self.context}: row {''.join(c.text for c in label_cells)!r} is not a template row; "
