@@ -393,9 +393,10 @@ def _known(text: str) -> bool:
     return bool(_NUMBER.match(_plain(text).translate(_CONFUSED))) or classify(normalize(text)) is not None
 
 
-def read_cell(img, scale: float) -> Reading:
+def read_cell(img, scale: float, number: bool = False) -> Reading:
     """One cell: its text (read again at other sizes while the mapping recognizes no
-    label in it), and for a number its digits-only reading."""
+    label in it), and for a number its digits-only reading (`number`: the cell stands
+    among numbers, so it gets one whatever the text reading made of it)."""
     text_api, digits_api = _engines()
     first = None
     for factor in _TEXT_SCALES:
@@ -406,7 +407,7 @@ def read_cell(img, scale: float) -> Reading:
             break
     else:
         text, conf = first
-    if len(text) > 14 or _CJK.search(text) or not _NUMBER.match(_plain(text).translate(_CONFUSED)):
+    if not number and (len(text) > 14 or _CJK.search(text) or not _NUMBER.match(_plain(text).translate(_CONFUSED))):
         return Reading(text, conf)
     digits, dconf = "", 0.0
     for factor in (1.5, 1.0, 2.5):  # an enlarged copy first; a lone glyph sometimes needs another size
@@ -424,6 +425,24 @@ def read_cell(img, scale: float) -> Reading:
         if Reading(again, dconf, digits, dconf).agree:
             reading = Reading(again, dconf, digits, dconf)
     return reading
+
+
+def _among_numbers(jobs: list, readings: list) -> list[int]:
+    """Indexes of cells of one grid column, below its first number, whose short text is
+    neither a number nor a label the mapping knows, in a column mostly of numbers."""
+    columns: dict[tuple[int, int, int], list[int]] = {}
+    for k, (t_index, b, img) in enumerate(jobs):
+        if img is not None and readings[k] is not None and b.c1 - b.c0 == 1:
+            columns.setdefault((t_index, b.c0, 0), []).append(k)
+    out = []
+    for ks in columns.values():
+        numeric = [k for k in ks if readings[k].digits is not None]
+        if len(numeric) < max(2, len(ks) // 2):
+            continue
+        top = min(jobs[k][1].r0 for k in numeric)
+        out += [k for k in ks if readings[k].digits is None and jobs[k][1].r0 > top
+                and len(readings[k].text) <= 4 and not _known(readings[k].text)]
+    return out
 
 
 @dataclass
@@ -452,6 +471,11 @@ def read_picture(gray, first_table: int = 0) -> PictureTables:
         for b in table.cells:
             jobs.append((t_index, b, _crop(gray, ink, b, line_w)))
     readings = list(_pool().map(lambda j: read_cell(j[2], scale) if j[2] is not None else None, jobs))
+    # a short cell read as a stray character in a column of numbers is a number misread
+    # (a lossy `3` read as 时): read it again as a number
+    again = [k for k in _among_numbers(jobs, readings)]
+    for k, reading in zip(again, _pool().map(lambda k: read_cell(jobs[k][2], scale, number=True), again)):
+        readings[k] = reading
     by_table: dict[int, list[tuple[Box, Reading | None]]] = {}
     for (t_index, b, _img), reading in zip(jobs, readings):
         by_table.setdefault(t_index, []).append((b, reading))
