@@ -675,7 +675,7 @@ class Mapper:
                 continue
             if self.context == "applications" and has_number and _plausible_label(label):
                 dkey, why = self.damaged_row(label, index)
-                raw = "".join(c.text for c in label_cells)
+                raw = "".join(c.text for c in label_cells if not c.continued) or "".join(c.text for c in label_cells)
                 if dkey:
                     self.warn(f"applications.{dkey}: row {raw!r} read as {T.APPLICATION_LABELS[dkey]!r} "
                               "(its label damaged; placed by the official row order)")

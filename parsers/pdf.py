@@ -22,7 +22,7 @@ from statistics import median
 
 from .binary import Extracted
 from .cells import Cell, Row
-from .labels import normalize
+from .labels import normalize, strip_numbering
 from .sections import find_headings
 from .values import looks_numeric
 
@@ -32,6 +32,7 @@ logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 MAX_PAGES = 200
 EDGE_TOL = 2.0  # points: two cell edges closer than this are the same grid line
+WRAP_GAP = 0.6  # lines of one wrapped cell: less than this share of a line's height apart
 _PAGE_NO = re.compile(r"^(?:[-—–－·\s]*\d{1,4}[-—–－·\s]*|第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?|"
                       r"\d+\s*/\s*\d+|(?:page|Page|PAGE)\s*\d+(?:\s*of\s*\d+)?)$")
 _CJK = re.compile(r"[\u2e80-\u9fff\uff00-\uffef\u3000-\u303f]")
@@ -69,6 +70,9 @@ class Line:
     @property
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
+
+    def height_hint(self) -> float:
+        return max(self.bottom - self.top, 1.0)
 
 
 @dataclass
@@ -378,17 +382,48 @@ def unruled_grid(lines: list[Line]) -> list[list[tuple[str, int, int, int]]]:
             heads.setdefault(r, []).append((merged.text, r, col, span))
         for r in sorted(heads):
             rows.append(sorted(heads[r], key=lambda c: c[2]))
-    for r, line in enumerate(lines[first:], start=first):
-        vals = _values(line)
-        label = line.words[:len(line.words) - len(vals)]
+    for r, label, vals, words in _wrapped_rows(lines, first, cols):
         row = [(w.text, r, 0, 1) for w in label]
         for w in vals:
             col, _span = _place(w, cols)
             row.append((w.text, r, col, 1))
         if not vals:
-            row = [(w.text, r, *_place(w, cols)) for w in line.words]
+            row = [(w.text, r, *_place(w, cols)) for w in words]
         rows.append(row)
     return rows
+
+
+def _numbered(words: list[Word]) -> bool:
+    return bool(words) and strip_numbering(normalize(words[0].text)) != normalize(words[0].text)
+
+
+def _wrapped_rows(lines: list[Line], first: int, cols: list[tuple[float, float]]):
+    """Body lines as (row, label words, value words, all words), a label wrapped over two
+    or three printed lines joined to its row: the lines of one cell sit closer together
+    than the rows (less than `WRAP_GAP` of a line's height apart).  Row labels begin with
+    their numbering (`1.`, `（二）`), so a line without one continues the label above it
+    (values on its first line, or vertically centred between its lines), and a numbered
+    label alone on its line takes the values printed just below it."""
+    out: list[list] = []  # [row, label words, value words, all words, label-only, numbered]
+    prev: Line | None = None
+    for r, line in enumerate(lines[first:], start=first):
+        vals = _values(line)
+        label = line.words[:len(line.words) - len(vals)]
+        label_only = not vals and bool(cols) and all(_place(w, cols)[0] == 0 for w in label)
+        close = prev is not None and -line.height_hint() < line.top - prev.bottom <= WRAP_GAP * line.height_hint()
+        last = out[-1] if out else None
+        if close and last is not None and label_only and not _numbered(label) and last[5] and (last[2] or last[4]):
+            last[1] += label  # the rest of the label above
+            last[3] += label
+        elif close and last is not None and vals and last[4] and last[5] and not (label and _numbered(label)):
+            last[1] += label  # the values (and the rest of the label) of the numbered label above
+            last[2] = vals
+            last[3] += line.words
+            last[4] = False
+        else:
+            out.append([r, list(label), vals, list(line.words), label_only, _numbered(label)])
+        prev = line
+    return [(r, label, vals, words) for r, label, vals, words, _lo, _n in out]
 
 
 # --- pages → items → rows --------------------------------------------------------------------
