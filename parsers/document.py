@@ -52,9 +52,13 @@ def _has_grid(tables: list) -> bool:
     return any(len(rows) >= 5 and max(len(r.cells) for r in rows) >= 3 for _t, rows in tables if rows)
 
 
-def parse(data: bytes | str, *, url: str | None = None, content_type: str | None = None) -> Report:
+def parse(data: bytes | str, *, url: str | None = None, content_type: str | None = None,
+          pictures: list[bytes] | None = None) -> Report:
     """Parse one document (HTML page or flattened text) into a `Report`.  Never raises on
-    bad input: unreadable or non-report documents come back with `error` set."""
+    bad input: unreadable or non-report documents come back with `error` set.
+    `pictures`: the bytes of the page's table pictures (`Report.pictures` of its
+    needs_ocr parse, fetched by the caller), read by OCR when the page has no tables."""
+    picture_bytes = pictures
     if isinstance(data, bytes) and (form := binary_form(data, url, content_type)):
         return parse_binary(data, form, url=url)
     report = Report(source=url)
@@ -93,6 +97,14 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
         if not mapped.tables and not legacy.table_found:  # tables drawn with <p>s, or text in a <pre>
             mapped = map_text(lines)
             report.form = "html-text"
+        if not mapped.tables and not legacy.table_found and picture_bytes:
+            got = _read_pictures(picture_bytes)
+            report.warnings.extend(got.warnings)
+            if got.rows:
+                mapped = _guarded(got)
+                report.form = "html-ocr"
+                return finish(report, mapped, lines, meta=meta, html_title=html_title, url=url, has_images=False,
+                              legacy=legacy, pictures=pictures, fields=fields, ocr=True)
     else:
         text = text.replace("\x00", "")
         lines = [ln.strip() for ln in text.splitlines()]  # blank lines kept: provenance is the line number
@@ -135,6 +147,19 @@ def parse_binary(data: bytes, form: str, *, url: str | None = None) -> Report:
                   has_images=got.has_images or got.error == "needs_ocr", legacy=legacy)
 
 
+def _read_pictures(pictures: list[bytes]):
+    """The tables in a page's pictures (`parsers.ocr`); never raises."""
+    from . import ocr
+    from .binary import Extracted
+
+    try:
+        return ocr.pictures_content(list(pictures), "picture")
+    except ocr.OcrUnavailable as exc:
+        return Extracted(error="needs_ocr", warnings=[f"pictures: cannot run OCR: {exc}"])
+    except Exception as exc:  # noqa: BLE001 - a broken picture is a warning, never a crash
+        return Extracted(error="needs_ocr", warnings=[f"pictures: cannot read: {type(exc).__name__}: {exc}"[:300]])
+
+
 def _guarded(got) -> Mapped:
     """The template mapping of tables read by OCR, after the guard (`parsers.ocr_guard`)."""
     from .ocr_guard import guard
@@ -164,9 +189,11 @@ def finish(report: Report, mapped: Mapped, lines: list[str], *, meta: dict[str, 
         ocr and modern and bool(mapped.version) and len(mapped.facts) >= OCR_MIN_CELLS)
     legacy_era = report.year is None or report.year <= LAST_LEGACY_YEAR
     stated = legacy.table_found or (legacy_era and bool(legacy.facts))  # figures a reader can use
-    pictured = has_images or (pictures is not None and _pictures_for_tables(report, lines, pictures))
+    table_pictures = _pictures_for_tables(report, lines, pictures) if pictures is not None else []
+    pictured = has_images or bool(table_pictures)
     if not mapped.tables and not stated and pictured and (looks_like_report or not any(lines)):
         report.error = "needs_ocr"
+        report.pictures = [p.src for p in table_pictures if p.src]
         report.warnings.append(f"tables: none found as text; the {report.form} document shows images (needs OCR)")
         return report
     if not looks_like_report:
@@ -208,11 +235,11 @@ def _template_tables(mapped: Mapped, legacy: LegacyRead) -> bool:
     return _placed(mapped) > legacy_cells
 
 
-def _pictures_for_tables(report: Report, lines: list[str], pictures: list[Picture]) -> bool:
+def _pictures_for_tables(report: Report, lines: list[str], pictures: list[Picture]) -> list[Picture]:
     """Pictures in the report body where the tables belong: the body runs from the title
     line (or the first section heading) to the page chrome after the last heading."""
     if not pictures:
-        return False
+        return []
     heads = sorted(find_headings(lines).values())
     title_line = next((i for i, ln in enumerate(lines) if report.title and ln.replace(" ", "") ==
                        report.title.replace(" ", "")), None)

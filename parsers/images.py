@@ -33,6 +33,7 @@ _STYLE_PX = re.compile(r"(?<![-\w])(width|height)\s*:\s*(\d+(?:\.\d+)?)\s*(px|%|
 class Picture:
     size: str  # "large" | "unsized"
     line: int = -1  # index among the page's lines (after `picture_lines`)
+    src: str | None = None  # the `<img src>` as written (the crawler fetches it for OCR)
 
 
 def _length(value: str | None) -> float | None:
@@ -87,7 +88,7 @@ def mark_pictures(doc) -> list[Picture]:
             img.tail = f"{BREAK}{_MARK}{len(out)}{BREAK}" + (img.tail or "")
         except ValueError:  # a tail lxml will not take back: the picture's place stays unknown
             continue
-        out.append(Picture(size))
+        out.append(Picture(size, src=(img.get("src") or "").strip() or None))
     return out
 
 
@@ -97,19 +98,16 @@ def picture_lines(lines: list[str], pictures: list[Picture]) -> tuple[list[str],
     placed: list[Picture] = []
     for line in lines:
         if line.startswith(_MARK) and line[1:].isdigit() and int(line[1:]) < len(pictures):
-            placed.append(Picture(pictures[int(line[1:])].size, len(kept)))
+            p = pictures[int(line[1:])]
+            placed.append(Picture(p.size, len(kept), p.src))
         else:
             kept.append(line)
     return kept, placed
 
 
 def pictures_where_tables_belong(pictures: list[Picture], body_start: int, body_end: int,
-                                 first_heading: int | None) -> bool:
-    """A large picture inside the report body, or an unsized one after the first section
-    heading (where the tables belong); lines are indexes into the page's lines."""
-    for p in pictures:
-        if not body_start <= p.line < body_end:
-            continue
-        if p.size == "large" or (first_heading is not None and p.line > first_heading):
-            return True
-    return False
+                                 first_heading: int | None) -> list[Picture]:
+    """The large pictures inside the report body, and the unsized ones after the first
+    section heading (where the tables belong); lines are indexes into the page's lines."""
+    return [p for p in pictures if body_start <= p.line < body_end
+            and (p.size == "large" or (first_heading is not None and p.line > first_heading))]

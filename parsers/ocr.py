@@ -20,10 +20,12 @@ through `TESSDATA_PREFIX` or under /usr/share/tesseract-ocr.
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import re
 import threading
 import zipfile
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -505,12 +507,46 @@ class OcrExtracted(Extracted):
     pictures: int = 0
 
 
+_memo: OrderedDict[str, PictureTables] = OrderedDict()
+_memo_lock = threading.Lock()
+MEMO_SIZE = 64
+
+
+def _read_memo(picture, first: int) -> PictureTables:
+    """`read_picture` of bytes (decoded here) or of a decoded picture; the same bytes are
+    read once per process (the crawler reads a page's pictures as attachments, then the
+    page with them; a page's reading is then only the mapping)."""
+    if not isinstance(picture, bytes):
+        return read_picture(picture, first)
+    key = hashlib.sha256(picture).hexdigest()
+    with _memo_lock:
+        got = _memo.get(key)
+        if got is not None:
+            _memo.move_to_end(key)
+    if got is None:
+        got = read_picture(decode_image(picture), 0)
+        with _memo_lock:
+            _memo[key] = got
+            while len(_memo) > MEMO_SIZE:
+                _memo.popitem(last=False)
+    return _shifted(got, first) if first else got
+
+
+def _shifted(got: PictureTables, first: int) -> PictureTables:
+    """The same tables numbered from `first` (a picture after others of the same page)."""
+    rows = [Row([Cell(c.text, c.table + first, c.row, c.col, c.span, c.origin, c.continued) for c in r.cells], r.form)
+            for r in got.rows]
+    readings = {(t + first, r, c): v for (t, r, c), v in got.readings.items()}
+    return PictureTables(rows, readings, got.tables, got.angle)
+
+
 def pictures_content(pictures: list, what: str) -> OcrExtracted:
-    """Rows of the tables in these grayscale pictures (in order); `what` names them in warnings."""
+    """Rows of the tables in these pictures (bytes, or grayscale arrays), in order; `what`
+    names them in warnings."""
     out = OcrExtracted()
     first = 0
-    for k, gray in enumerate(pictures):
-        got = read_picture(gray, first)
+    for k, picture in enumerate(pictures):
+        got = _read_memo(picture, first)
         first += got.tables
         out.rows.extend(got.rows)
         out.readings.update(got.readings)
@@ -530,7 +566,7 @@ def pictures_content(pictures: list, what: str) -> OcrExtracted:
 
 def image_content(data: bytes) -> OcrExtracted:
     """A picture file (PNG, JPEG, GIF, BMP, TIFF): its ruled tables read by OCR."""
-    return pictures_content([decode_image(data)], "picture")
+    return pictures_content([data], "picture")
 
 
 def pdf_page_images(data: bytes, dpi: int = PDF_DPI, max_pages: int = 50) -> list:
@@ -563,5 +599,4 @@ def docx_images(data: bytes) -> list[bytes]:
 
 
 def docx_content(data: bytes) -> OcrExtracted:
-    pictures = [decode_image(b) for b in docx_images(data)]
-    return pictures_content(pictures, "picture in the document")
+    return pictures_content(docx_images(data), "picture in the document")

@@ -28,6 +28,7 @@ class Report:
     encoding: str | None = None
     form: str = "html"
     error: str | None = None  # "not an annual report", "needs_ocr", …
+    pictures: list[str] = field(default_factory=list)  # needs_ocr page: the `<img src>` standing for its tables
 
     @property
     def is_report(self) -> bool:
@@ -40,6 +41,8 @@ class Report:
                 out["title"] = self.title
             if self.warnings:
                 out["warnings"] = self.warnings
+            if self.pictures:
+                out["pictures"] = self.pictures
             return out
         out = {
             "source": self.source, "title": self.title, "agency": self.agency, "year": self.year,

@@ -22,7 +22,7 @@ import sqlite_utils
 from parsers import Report
 from parsers.checks import compare, run_checks
 
-from . import archive, convert
+from . import archive, convert, pictures
 
 log = logging.getLogger("xxgk.attachments")
 
@@ -119,6 +119,8 @@ def save_attachment(db: sqlite_utils.Database, site_id: str, capture_id: int, re
     if isinstance(report, Exception) or report is None:
         archive.record_document(db, capture_id, url, f"parser error: {report}"[:300])
         return "failed"
+    if (picture := pictures.save_picture(db, site_id, att_cap, report)) is not None:
+        return picture  # a picture of its page's tables: the page read again with it (OCR)
     if not report.is_report:
         archive.record_document(db, capture_id, url, report.error or "not a report", None, report.title)
         return "not a report"

@@ -15,7 +15,7 @@ import click
 
 import parsers
 
-from . import archive, convert
+from . import archive, pictures
 from .archive_file import ArchiveError, check as check_archive
 from .registry import RegistryError, load_registry, rebase
 
@@ -148,7 +148,9 @@ def parse(inputs, as_json, provenance):
             click.echo(f"error: {item}: {exc}", err=True)
             unreadable += 1
             continue
-        report = convert.parse(data, url=url, content_type=ctype)  # DOC/WPS/XLS via LibreOffice
+        # DOC/WPS/XLS via LibreOffice; a page's table pictures beside a local file read by OCR
+        report = pictures.parse(data, url=url, content_type=ctype,
+                                load=None if item.startswith(("http://", "https://")) else pictures.local_loader(item))
         if as_json:
             click.echo(json.dumps(report.to_json(provenance=provenance), ensure_ascii=False))
         else:

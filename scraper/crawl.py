@@ -37,6 +37,7 @@ from .adapters import discover
 from .adapters.base import ATTACHMENT
 from .attachments import parse_document, save_attachment
 from .fetch import Fetcher, Response, Result
+from .pictures import picture_urls
 from .registry import Site
 
 log = logging.getLogger("xxgk.crawl")
@@ -333,8 +334,9 @@ class Crawl:
                 if self._on_site(u):
                     self._add(u, site.id, "report", resp.url, depth + 1)
                     linked.append(u)
-        if role == "report":
-            for u in list(found.attachments) + [u for u in found.reports if ATTACHMENT.search(u)]:
+        if role == "report":  # attachments, and the pictures standing for a page's tables (read by OCR)
+            for u in list(found.attachments) + [u for u in found.reports if ATTACHMENT.search(u)] \
+                    + picture_urls(parsed, resp.url):
                 if self._on_site(u):
                     self._add(u, site.id, "attachment", resp.url, depth + 1)
                     linked.append(u)
