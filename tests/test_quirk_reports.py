@@ -80,3 +80,66 @@ def test_a_label_that_could_be_two_template_rows_stays_unread():
 def test_a_label_sharing_too_little_with_the_expected_row_stays_unread():
     mapped = map_rows(_rows([("1.属于国家秘密", ONE), ("2.其他事项", TWO), ("3.危及“三安全一稳定”", ONE)]))
     assert "applications.withheld.prohibited.total" not in mapped.facts
+
+
+REPORTS = FIXTURES / "reports"
+
+
+def test_statistics_period_with_digits_split_by_a_source_line_break():
+    """No year in the title: the year comes from 统计期限为20</span>\\n<span>21年…, not from
+    the published date (which a warning would name)."""
+    page = (REPORTS / "beiling-hbj-2021-year-period.html").read_text(encoding="utf-8")
+    assert page.count("统计期限为2021年") == 1
+    page = page.replace("统计期限为2021年", "统计期限为<span>20</span>\n<span>21年</span>")
+    report = parsers.parse(page.encode("utf-8"), url="x.html")
+    assert report.year == 2021
+    assert not any(w.startswith("year:") for w in report.warnings), report.warnings
+
+
+def test_digits_in_separate_lines_of_a_pre_stay_apart():
+    """A report pasted as text in a <pre>: its newlines are line breaks, `4` and `5` two cells."""
+    from parsers.html_grid import parse_html
+    from parsers.html_text import html_lines
+
+    doc = parse_html("<html><body><pre>一、本年新收政府信息公开申请数量\n4\n5</pre><p>共2</p></body></html>")
+    assert html_lines(doc, []) == ["一、本年新收政府信息公开申请数量", "4", "5", "共2"]
+
+
+@pytest.mark.parametrize("lines, title", [
+    (["南屏县人民政府", "2023 年政府信息公开工作年度报告"], "南屏县人民政府2023 年政府信息公开工作年度报告"),
+    (["临江市", "交通运输局", "2023年政府信息公开工作年度报告"], "临江市交通运输局2023年政府信息公开工作年度报告"),
+    (["东湖区", "市场监督管理局2023年政府信息公开工作年度报告"], "东湖区市场监督管理局2023年政府信息公开工作年度报告"),
+    # a title naming its agency is never joined to a line above it (the site's name, a header)
+    (["临江市人民政府", "2023年东湖区政府信息公开工作年度报告"], "2023年东湖区政府信息公开工作年度报告"),
+    (["临江市人民政府", "临江市财政局2023年政府信息公开工作年度报告"], "临江市财政局2023年政府信息公开工作年度报告"),
+    (["索引号：LJ-2024-01", "2023年政府信息公开工作年度报告"], "2023年政府信息公开工作年度报告"),
+])
+def test_a_title_printed_over_lines_is_joined_only_to_complete_its_agency(lines, title):
+    from parsers.metadata import find_title
+
+    assert find_title(lines, {}, None) == title
+
+
+def _prose_report(overview: str, received: int = 70):
+    from parsers.checks import text_matches_table
+    from parsers.record import Report
+
+    report = Report(source=None, sections={"overview": overview}, facts={"applications.new_received.total": received})
+    return text_matches_table(report)
+
+
+@pytest.mark.parametrize("overview", [
+    "建立第一时间登记受理、第一时间研究办理、第一时间回复申请的“三个一”工作机制。",
+    "推行“一网通办”，受理政务服务申请“一件事”。",
+    "全年受理12345政务服务热线转办申请86件。",
+    "受理信访事项申请15件。",
+    "收到的申请中，第3件为重复申请。",
+])
+def test_numerals_in_slogans_names_hotlines_and_ranks_are_no_count(overview):
+    assert _prose_report(overview).ok is None  # nothing compared: neither a pass nor a false alarm
+
+
+def test_the_count_after_a_slogan_is_compared():
+    text = "建立第一时间登记受理、第一时间回复申请的“三个一”工作机制。全年共受理政府信息公开申请{n}件。"
+    assert _prose_report(text.format(n=70)).ok is True
+    assert _prose_report(text.format(n=69)).ok is False
