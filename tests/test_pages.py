@@ -393,6 +393,13 @@ def test_home_page_starts_where_people_start(page, archive_db):
     conn.close()
     rows = page.eval_on_selector_all("#per-year tbody tr", "trs => trs.map(tr => [tr.cells[0].innerText, tr.cells[1].innerText])")
     assert {int(y): int(n) for y, n in rows} == per_year
+    conn = sqlite3.connect(f"file:{archive_db['path']}?mode=ro", uri=True)
+    per_region = {region: (n, years) for region, n, years in conn.execute(
+        "SELECT a.region, count(DISTINCT a.id), count(DISTINCT r.agency_id || '-' || r.year) FROM agencies a "
+        "LEFT JOIN reports r ON r.agency_id = a.id GROUP BY a.region")}
+    conn.close()
+    rows = page.eval_on_selector_all("#per-region tbody tr", "trs => trs.map(tr => Array.from(tr.cells, c => c.innerText))")
+    assert {region: (int(n), int(y)) for region, n, y in rows} == per_region
     assert page.locator(f"#latest li[data-report='{newest[0]}'] a.title").inner_text() == newest[1]
     assert page.locator(f"#failing li[data-report='{failing}'] .chip").count() >= 1
     # search: an agency by part of its name opens its page; the same words search the text

@@ -3,8 +3,8 @@
 A search box (an agency by name or alias, here; the report text through the canned query
 `search_sections`), reports per year and per region, the latest reports and the latest
 with failed checks, each linked to its report and agency page.  Every query is an index
-lookup or a walk of a small index (reports per year: the `reports_year` index; per region:
-`agencies_region` with a count of each agency's years in `reports_agency_id`; failed rules:
+lookup or a walk of one index (reports per year: the `reports_year` index; per region:
+`agencies_region`, then the years of the agencies of the regions shown; failed rules:
 the partial index `checks_failed`, named: the planner prefers the full `checks_rule`); the lists read the newest rows by rowid and stop.
 """
 
@@ -59,17 +59,28 @@ async def home(datasette, request) -> dict:
             "OR aliases LIKE :p ESCAPE '\\' ORDER BY length(name), name LIMIT 50", {"p": like_pattern(q)})).rows]
         for a in agencies:
             a["aliases"] = json.loads(a["aliases"] or "[]")
-    years = [dict(r) for r in (await db.execute(
+    per_year = [dict(r) for r in (await db.execute(
         "SELECT year, count(*) AS n FROM reports WHERE year IS NOT NULL AND current = 1 GROUP BY year "
         "ORDER BY year DESC")).rows]
+    # the regions with most agencies (a walk of the agencies_region index), then their
+    # agency-years by the agencies' reports_agency_id entries: work for the regions shown only
     regions = [dict(r) for r in (await db.execute(
-        f"""SELECT region, count(*) AS agencies,
-                   sum((SELECT count(DISTINCT year) FROM reports r WHERE r.agency_id = a.id)) AS years
-            FROM agencies a GROUP BY region ORDER BY years DESC, region LIMIT {REGIONS}""")).rows]
+        f"SELECT region, count(*) AS agencies FROM agencies GROUP BY region ORDER BY agencies DESC, region "
+        f"LIMIT {REGIONS}")).rows]
+    named = [r["region"] for r in regions if r["region"] is not None]
+    years = dict((await db.execute(
+        f"""SELECT region, sum((SELECT count(DISTINCT year) FROM reports r WHERE r.agency_id = a.id))
+            FROM agencies a WHERE region IN ({','.join('?' * len(named))}) GROUP BY region""", named)).rows)
+    if len(named) < len(regions):
+        years[None] = (await db.execute(
+            "SELECT sum((SELECT count(DISTINCT year) FROM reports r WHERE r.agency_id = a.id)) FROM agencies a "
+            "WHERE region IS NULL")).first()[0]
+    for r in regions:
+        r["years"] = years.get(r["region"])
     failed_rules = [{"rule": rule, "n": n, "label": rule_label(rule)} for rule, n in (await db.execute(
         "SELECT rule, count(*) FROM checks INDEXED BY checks_failed WHERE ok = 0 GROUP BY rule ORDER BY count(*) DESC")).rows]
     return {
-        "q": q, "agencies": agencies, "years": years, "regions": regions, "failed_rules": failed_rules,
+        "q": q, "agencies": agencies, "years": per_year, "regions": regions, "failed_rules": failed_rules,
         "latest": await _report_list(db, ""), "failing": await _report_list(db, "AND r.n_failed_checks > 0"),
         "database": db.name, "start_here": START_HERE,
     }
