@@ -88,7 +88,7 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def _engines():
-    """(text engine, digits engine) of this thread."""
+    """(text engine, digits engine, Latin text engine) of this thread."""
     eng = getattr(_local, "engines", None)
     if eng is None:
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one cell per thread; OpenMP only adds contention
@@ -102,7 +102,8 @@ def _engines():
         digits = tesserocr.PyTessBaseAPI(path=path, lang="eng", psm=tesserocr.PSM.SINGLE_LINE)
         digits.SetVariable("tessedit_char_whitelist", _DIGITS)
         digits.SetVariable("classify_bln_numeric_mode", "1")
-        eng = _local.engines = (text, digits)
+        latin = tesserocr.PyTessBaseAPI(path=path, lang="eng", psm=tesserocr.PSM.SINGLE_LINE)
+        eng = _local.engines = (text, digits, latin)
     return eng
 
 
@@ -399,7 +400,7 @@ def read_cell(img, scale: float, number: bool = False) -> Reading:
     """One cell: its text (read again at other sizes while the mapping recognizes no
     label in it), and for a number its digits-only reading (`number`: the cell stands
     among numbers, so it gets one whatever the text reading made of it)."""
-    text_api, digits_api = _engines()
+    text_api, digits_api, latin_api = _engines()
     first = None
     for factor in _TEXT_SCALES:
         raw, conf = _read(text_api, _framed(img, scale * factor))
@@ -426,25 +427,33 @@ def read_cell(img, scale: float, number: bool = False) -> Reading:
         again = _clean_text(_read(text_api, _framed(img, scale * factor))[0])
         if Reading(again, dconf, digits, dconf).agree:
             reading = Reading(again, dconf, digits, dconf)
+    if not reading.agree and digits:  # the Latin model unconstrained (a lone digit the Chinese model misses)
+        latin = _clean_text(_read(latin_api, _framed(img, scale * 1.5))[0])
+        if Reading(latin, dconf, digits, dconf).agree:
+            reading = Reading(latin, dconf, digits, dconf)
     return reading
 
 
 def _among_numbers(jobs: list, readings: list) -> list[int]:
     """Indexes of cells of one grid column, below its first number, whose short text is
     neither a number nor a label the mapping knows, in a column mostly of numbers."""
-    columns: dict[tuple[int, int, int], list[int]] = {}
+    columns: dict[tuple[int, int], list[int]] = {}
+    rows: dict[tuple[int, int], list[int]] = {}
     for k, (t_index, b, img) in enumerate(jobs):
         if img is not None and readings[k] is not None and b.c1 - b.c0 == 1:
-            columns.setdefault((t_index, b.c0, 0), []).append(k)
-    out = []
-    for ks in columns.values():
-        numeric = [k for k in ks if readings[k].digits is not None]
-        if len(numeric) < max(2, len(ks) // 2):
-            continue
-        top = min(jobs[k][1].r0 for k in numeric)
-        out += [k for k in ks if readings[k].digits is None and jobs[k][1].r0 > top
-                and len(readings[k].text) <= 4 and not _known(readings[k].text)]
-    return out
+            columns.setdefault((t_index, b.c0), []).append(k)
+        if img is not None and readings[k] is not None and b.r1 - b.r0 == 1:
+            rows.setdefault((t_index, b.r0), []).append(k)
+    out: set[int] = set()
+    for along, groups in ((lambda b: b.r0, columns), (lambda b: b.c0, rows)):
+        for ks in groups.values():
+            numeric = [k for k in ks if readings[k].digits is not None]
+            if len(numeric) < max(2, len(ks) // 2):
+                continue
+            first = min(along(jobs[k][1]) for k in numeric)  # below the column's first number, right of the row's
+            out.update(k for k in ks if readings[k].digits is None and along(jobs[k][1]) > first
+                       and len(readings[k].text) <= 4 and not _known(readings[k].text))
+    return sorted(out)
 
 
 @dataclass
