@@ -115,8 +115,9 @@ def test_search_a_two_character_word_and_open_the_report(page):
     snippets = page.locator("td.col-snippet").all_inner_texts()
     assert snippets and all("【培训】" in s for s in snippets)
     page.locator("td.col-report_id a").first.click()
-    page.wait_for_url("**/archive/reports/*")
-    assert "年度报告" in page.inner_text("td.col-title")
+    page.wait_for_url("**/report/*")  # the report page, laid out like the official form
+    assert "年度报告" in page.inner_text("h1.title")
+    assert page.locator("[data-key]").count() > 0
 
 
 def test_open_the_archived_original(page, base):

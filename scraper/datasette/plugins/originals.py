@@ -64,6 +64,6 @@ def render_cell(value, column, table, database, datasette):
     if column in LINKED_COLUMNS:
         return Markup(f'<a class="xxgk-original" href="{escape(datasette.urls.path(f"/-/original/{value}"))}" '
                       f'download>{value} ⤓ 存档原件 archived original</a>')
-    if column in REPORT_COLUMNS and table != "reports":
-        return Markup(f'<a href="{escape(datasette.urls.table(database, "reports"))}/{value}">{value}</a>')
+    if column in REPORT_COLUMNS and table != "reports":  # the report as people read it (report_page.py)
+        return Markup(f'<a href="{escape(datasette.urls.path(f"/report/{value}"))}">{value}</a>')
     return None
