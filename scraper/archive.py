@@ -12,6 +12,7 @@ import sqlite3
 import zlib
 from datetime import datetime, timezone
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -109,9 +110,10 @@ def add_capture(db: sqlite_utils.Database, record: dict, data: bytes | None) -> 
 
 
 def save_report(db: sqlite_utils.Database, report: Report, *, site_id: str | None, capture_id: int | None,
-                sha256: str | None) -> int:
-    """Insert a parsed report with its facts, checks and sections; older versions of the
-    same source document stop being current (they stay in the archive)."""
+                sha256: str | None, cells: list[tuple] | None = None) -> int:
+    """Insert a parsed report with its facts (`cells`: its `fact_cells`, when already
+    computed), checks and sections; older versions of the same source document stop being
+    current (they stay in the archive)."""
     failed = sum(1 for c in report.checks if c.ok is False)
     with transaction(db):
         if report.source:
@@ -129,7 +131,7 @@ def save_report(db: sqlite_utils.Database, report: Report, *, site_id: str | Non
         if agency_id is not None:
             db.execute("UPDATE reports SET agency_id = ? WHERE id = ?", [agency_id, report_id])
         db.conn.executemany("INSERT INTO fact_values (report_id, key_id, value, raw, cell, unit, source) "
-                            "VALUES (?,?,?,?,?,?,?)", fact_rows(db, report_id, report))
+                            "VALUES (?,?,?,?,?,?,?)", fact_rows(db, report_id, report, cells))
         db.execute(schema.FIGURES_UPSERT + " WHERE r.id = ?", [report_id])
         db.conn.executemany("INSERT INTO checks (report_id, rule, ok, detail) VALUES (?,?,?,?)",
                             [(report_id, c.rule, None if c.ok is None else int(c.ok), c.detail)
@@ -141,31 +143,102 @@ def save_report(db: sqlite_utils.Database, report: Report, *, site_id: str | Non
     return report_id
 
 
-def fact_rows(db: sqlite_utils.Database, report_id: int, report: Report) -> list[tuple]:
-    """`fact_values` rows (schema steps 2 and 11): key ids, `raw` only when it is not simply
-    the integer, the grid position packed into `cell`, the unit written beside the value and
-    the source when it is not a table cell (a prose figure keeps its sentence as `raw`)."""
+def rederive_report(db: sqlite_utils.Database, report: Report, *, site_id: str | None, capture_id: int,
+                    sha256: str | None, cells: list[tuple] | None = None) -> int:
+    """A capture's report written again after a reparse, in place when the capture has
+    exactly one report: the same id (links to /report/<id> keep working) and only what
+    differs rewritten, so an unchanged report costs a few reads instead of rewriting its
+    facts and re-indexing its sections.  Otherwise (none, or several) as `save_report`.
+    Attachments merged into it are unlinked until `reparse_attachments` merges them again."""
+    ids = [r[0] for r in db.execute("SELECT id FROM reports WHERE capture_id = ?", [capture_id])]
+    if len(ids) != 1:
+        with transaction(db):
+            delete_reports_of_capture(db, capture_id)
+            return save_report(db, report, site_id=site_id, capture_id=capture_id, sha256=sha256, cells=cells)
+    (report_id,) = ids
+    with transaction(db):
+        db.execute("""UPDATE reports SET site_id = ?, agency = ?, agency_id = ?, year = ?, version = ?, kind = ?,
+                      title = ?, published = ?, index_no = ?, source_url = ?, sha256 = ?, applications_layout = ?,
+                      form = ?, encoding = ?, warnings = ?, n_warnings = ?, n_failed_checks = ?, parsed_at = ?
+                      WHERE id = ?""",
+                   [site_id, report.agency, Resolver.from_db(db).resolve(report.agency), report.year, report.version,
+                    report.kind, report.title, report.published, report.index_no, report.source, sha256,
+                    report.applications_layout, report.form, report.encoding,
+                    json.dumps(report.warnings, ensure_ascii=False), len(report.warnings),
+                    sum(1 for c in report.checks if c.ok is False), now(), report_id])
+        facts = fact_rows(db, report_id, report, cells)
+        old = db.execute("SELECT report_id, key_id, value, raw, cell, unit, source FROM fact_values "
+                         "WHERE report_id = ?", [report_id]).fetchall()
+        if {r[1]: r[2:] for r in old} != {r[1]: r[2:] for r in facts}:  # key_id is unique per report
+            db.execute("DELETE FROM fact_values WHERE report_id = ?", [report_id])
+            db.conn.executemany("INSERT INTO fact_values (report_id, key_id, value, raw, cell, unit, source) "
+                                "VALUES (?,?,?,?,?,?,?)", facts)
+            db.execute(schema.FIGURES_UPSERT + " WHERE r.id = ?", [report_id])
+        checks = [(c.rule, None if c.ok is None else int(c.ok), c.detail) for c in report.checks]
+        if dict((r[0], r[1:]) for r in db.execute("SELECT rule, ok, detail FROM checks WHERE report_id = ?",
+                                                  [report_id])) != {c[0]: c[1:] for c in checks}:
+            db.execute("DELETE FROM checks WHERE report_id = ?", [report_id])
+            db.conn.executemany("INSERT INTO checks (report_id, rule, ok, detail) VALUES (?,?,?,?)",
+                                [(report_id, *c) for c in checks])
+        _rewrite_sections(db, report_id, report.sections)
+        db.execute("DELETE FROM report_sources WHERE report_id = ?", [report_id])
+        db.execute("UPDATE documents SET report_id = NULL WHERE report_id = ? AND capture_id != ?",
+                   [report_id, capture_id])
+        record_document(db, capture_id, report.source, "report", report_id, report.title)
+    return report_id
+
+
+def _rewrite_sections(db: sqlite_utils.Database, report_id: int, sections: dict[str, str]) -> None:
+    """Only the sections whose text changed touch the full-text indexes."""
+    old = dict(db.execute("SELECT section, text FROM sections WHERE report_id = ?", [report_id]).fetchall())
+    gone = [(report_id, name) for name in old if name not in sections]
+    db.conn.executemany("DELETE FROM sections WHERE report_id = ? AND section = ?", gone)
+    db.conn.executemany("UPDATE sections SET text = ? WHERE report_id = ? AND section = ?",
+                        [(text, report_id, name) for name, text in sections.items()
+                         if name in old and old[name] != text])
+    db.conn.executemany("INSERT INTO sections (report_id, section, text) VALUES (?,?,?)",
+                        [(report_id, name, text) for name, text in sections.items() if name not in old])
+
+
+def fact_rows(db: sqlite_utils.Database, report_id: int, report: Report,
+              cells: list[tuple] | None = None) -> list[tuple]:
+    """`fact_values` rows (schema steps 2 and 11) in key-id order: `fact_cells` (given, when
+    a worker process computed them already) with each key replaced by its catalogue id."""
     ids = fact_keys.key_ids(db)
     rows = []
-    for key in sorted(report.facts, key=lambda k: ids.get(k, 1 << 30)):
-        if key not in ids:  # a key the catalogue does not know yet: describe it by its parts
+    for key, *values in (fact_cells(report) if cells is None else cells):
+        key_id = ids.get(key)
+        if key_id is None:  # a key the catalogue does not know yet: describe it by its parts
             table, rest = key.split(".", 1)
             row_key, col_key = rest.rsplit(".", 1)
-            ids[key] = db.execute("INSERT INTO fact_keys (key, table_name, row_key, col_key, label, column_name) "
-                                  "VALUES (?,?,?,?,?,?)", [key, table, row_key, col_key, label_of(key),
-                                                           fact_keys.column_name(row_key, col_key)]).lastrowid
-        value, f = report.facts[key], report.found.get(key)
+            key_id = ids[key] = db.execute(
+                "INSERT INTO fact_keys (key, table_name, row_key, col_key, label, column_name) VALUES (?,?,?,?,?,?)",
+                [key, table, row_key, col_key, label_of(key), fact_keys.column_name(row_key, col_key)]).lastrowid
+        rows.append((report_id, key_id, *values))
+    rows.sort(key=itemgetter(1))
+    return rows
+
+
+def fact_cells(report: Report) -> list[tuple]:
+    """(key, value, raw, cell, unit, source) of every fact, as `fact_values` keeps them: `raw`
+    only when it is not simply the integer, the grid position packed into `cell`, the unit
+    written beside the value and the source when it is not a table cell (a prose figure keeps
+    its sentence as `raw`).  Pure, so a reparse computes it in its worker processes."""
+    out = []
+    found = report.found
+    for key, value in report.facts.items():
+        f = found.get(key)
         raw, cell, unit, source = None, None, None, None
         if f is not None:
-            unit, source = f.unit, (None if f.source == "table" else f.source)  # prose: raw is the sentence
+            unit, source = f.unit, (None if f.source == "table" else f.source)
             plain = isinstance(value, int) and not isinstance(value, bool) and f.raw == str(value)
             raw = None if plain else f.raw
             if 0 <= f.table < 2000 and 0 <= f.row < 1000 and 0 <= f.col < 1000:
                 cell = f.table * 1_000_000 + f.row * 1_000 + f.col
             else:
                 cell = json.dumps([f.table, f.row, f.col])
-        rows.append((report_id, ids[key], value, raw, cell, unit, source))
-    return rows
+        out.append((key, value, raw, cell, unit, source))
+    return out
 
 
 def record_document(db: sqlite_utils.Database, capture_id: int, url: str | None, outcome: str,
@@ -194,14 +267,18 @@ def mark_current(db: sqlite_utils.Database) -> None:
                 SELECT max(capture_id) FROM reports r2 WHERE r2.source_url IS r.source_url))""")
 
 
-def archived_documents(db: sqlite_utils.Database, role: str):
-    """(capture id, url, site id, content type, sha256, bytes) of the first capture of every
+def archived_captures(db: sqlite_utils.Database, role: str) -> list[tuple]:
+    """(capture id, url, site id, content type, sha256) of the first capture of every
     distinct body each URL of this role has had: what a re-parse goes over."""
-    rows = db.execute(
+    return db.execute(
         "SELECT id, url, site_id, content_type, sha256 FROM captures WHERE role = ? AND status = 200 "
         "AND sha256 IS NOT NULL AND id IN (SELECT min(id) FROM captures WHERE role = ? AND "
         "status = 200 AND sha256 IS NOT NULL GROUP BY url, sha256) ORDER BY id", [role, role]).fetchall()
-    for capture_id, url, site_id, ctype, sha in rows:
+
+
+def archived_documents(db: sqlite_utils.Database, role: str):
+    """`archived_captures` with each body: (capture id, url, site id, content type, sha256, bytes)."""
+    for capture_id, url, site_id, ctype, sha in archived_captures(db, role):
         data = body(db, sha)
         if data is not None:
             yield capture_id, url, site_id, ctype, sha, data

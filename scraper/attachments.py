@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Iterable
 
 import sqlite_utils
 
@@ -160,20 +161,30 @@ def save_attachment(db: sqlite_utils.Database, site_id: str, capture_id: int, re
     return "new"
 
 
-def reparse_attachments(db: sqlite_utils.Database) -> dict[str, int]:
+def reparse_attachments(db: sqlite_utils.Database, parsed: Iterable | None = None) -> dict[str, int]:
     """Parse every archived attachment again and merge it again (after `reparse_all` has
-    re-derived the pages' own reports, which drops earlier merges)."""
+    re-derived the pages' own reports, which drops earlier merges).  `parsed`: the
+    attachments already parsed elsewhere (`reparse.parsed_documents`, in worker processes)."""
+    if parsed is None:
+        parsed = ((cid, url, site, ctype, sha, _parse_or_exception(data, url, ctype, cid))
+                  for cid, url, site, ctype, sha, data in archive.archived_documents(db, "attachment"))
     stats = {"parsed": 0, "reports": 0, "merged": 0, "other": 0, "errors": 0}
-    for capture_id, url, site_id, ctype, sha, data in archive.archived_documents(db, "attachment"):
+    for capture_id, url, site_id, ctype, sha, report in parsed:
         stats["parsed"] += 1
-        try:
-            report = parse_document(data, url, ctype)
-        except Exception as exc:  # noqa: BLE001 - keep going; the capture is untouched
-            log.exception("parser crashed on capture %s", capture_id)
-            report = exc
+        if not isinstance(report, (Report, Exception)):  # a worker's Crash: message and traceback as text
+            log.error("parser crashed on capture %s:\n%s", capture_id, report.trace)
+            report = RuntimeError(report.message)
         with archive.transaction(db):
             archive.delete_reports_of_capture(db, capture_id)
             outcome = save_attachment(db, site_id, capture_id, report)
         key = {"new": "reports", "merged": "merged", "failed": "errors"}.get(outcome, "other")
         stats[key] += 1
     return stats
+
+
+def _parse_or_exception(data: bytes, url: str, ctype: str | None, capture_id: int) -> Report | Exception:
+    try:
+        return parse_document(data, url, ctype)
+    except Exception as exc:  # noqa: BLE001 - keep going; the capture is untouched
+        log.exception("parser crashed on capture %s", capture_id)
+        return exc

@@ -1,0 +1,122 @@
+"""Parsing archived bodies in worker processes, results in submission order.
+
+Workers read the bodies themselves through their own read-only connection (WAL: they
+never block the writer), so only a sha256 goes out and a parsed `Report` comes back;
+the process that owns the pool does every write.  A bounded number of documents is in
+flight, so memory does not grow with the archive.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import traceback
+import zlib
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import NamedTuple
+
+import sqlite_utils
+
+from parsers import Report
+
+from . import archive, convert
+
+AHEAD = 8  # documents in flight per worker: enough to keep each busy, few enough to stay small
+
+Item = tuple[str, "str | None", str]  # url, content type, sha256 of the body
+
+
+class Crash(NamedTuple):
+    """A parser exception, as text (exceptions do not always pickle)."""
+    message: str
+    trace: str
+
+
+class Derived(NamedTuple):
+    """A parsed report with its `fact_values` cells (`archive.fact_cells`), computed where
+    it was parsed.  Without provenance (`report.found` emptied) when the cells are all the
+    writer needs: a third of the bytes to send back and to unpickle in the writer."""
+    report: Report
+    cells: list[tuple]
+
+
+def parse_body(data: bytes, url: str, content_type: str | None, provenance: bool = True):
+    """One document as a reparse reads it: DOC/WPS/XLS converted first, then `parsers.parse`;
+    a `Derived`, or a `Crash` (an exception, so one bad document never stops the rest)."""
+    try:
+        report = convert.parse(data, url=url, content_type=content_type)
+        cells = archive.fact_cells(report)
+    except Exception as exc:  # noqa: BLE001 - reported by the caller, the capture untouched
+        return Crash(str(exc), traceback.format_exc())
+    if not provenance:
+        report.found = {}
+    return Derived(report, cells)
+
+
+_worker_conn: sqlite3.Connection | None = None
+
+
+def _open_worker(db_file: str) -> None:
+    global _worker_conn
+    _worker_conn = sqlite3.connect(Path(db_file).resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
+
+
+def _parse_in_worker(item: Item, provenance: bool):
+    url, content_type, sha = item
+    row = _worker_conn.execute("SELECT compression, data FROM bodies WHERE sha256 = ?", [sha]).fetchone()
+    if row is None:
+        return None
+    return parse_body(zlib.decompress(row[1]) if row[0] == "zlib" else row[1], url, content_type, provenance)
+
+
+def db_file(db: sqlite_utils.Database) -> str | None:
+    """The file behind a connection; None for an in-memory database."""
+    for _, name, path in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return path or None
+    return None
+
+
+class ParsePool:
+    """`map` parses (url, content type, sha256) items, in this process when `jobs` is 1
+    (or the archive has no file to share), else in `jobs` worker processes."""
+
+    def __init__(self, db: sqlite_utils.Database, jobs: int = 1) -> None:
+        self.db = db
+        path = db_file(db)
+        self.executor: ProcessPoolExecutor | None = None
+        if jobs > 1 and path:
+            methods = multiprocessing.get_all_start_methods()
+            # fork: workers start with the parsers imported (no re-import per worker)
+            ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+            self.executor = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_open_worker, initargs=(path,))
+        self.jobs = jobs if self.executor else 1
+
+    def map(self, items: Iterable[Item], *, provenance: bool = True) -> Iterator[Derived | Crash | None]:
+        """The parse of each item (a Derived, a Crash, or None when its body is missing), in order."""
+        if self.executor is None:
+            for url, content_type, sha in items:
+                data = archive.body(self.db, sha)
+                yield None if data is None else parse_body(data, url, content_type, provenance)
+            return
+        pending: deque[Future] = deque()
+        for item in items:
+            pending.append(self.executor.submit(_parse_in_worker, item, provenance))
+            if len(pending) >= self.jobs * AHEAD:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
+            self.executor = None
+
+    def __enter__(self) -> "ParsePool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
