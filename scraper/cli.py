@@ -411,6 +411,28 @@ def export_wacz(out, db_path, site, since):
     _export("wacz", out, db_path, site, since)
 
 
+@cli.command("export-parquet")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--db", "db_path", default="archive.db", show_default=True)
+@click.option("--force", is_flag=True, help="Replace OUT if it exists (only once the new export is whole).")
+def export_parquet(out, db_path, force):
+    """Write reports, facts (one row per fact with agency, region, level, year, version),
+    checks and the scorecard as Parquet, partitioned by year (OUT/facts/year=2021/…), for
+    DuckDB, Spark or a warehouse. Read-only on the archive; OUT appears only once whole."""
+    from .parquet import export_parquet as run
+
+    with _archive_errors():
+        check_archive(db_path)
+    try:
+        written = run(db_path, out, force=force)
+    except FileExistsError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except OSError as exc:
+        click.echo(f"error: {out}: cannot write it ({exc.strerror or exc})", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"wrote {out}: " + ", ".join(f"{name} {n}" for name, n in written.items()))
+
+
 def _run_import(db_path: str, registry: str | None, read) -> None:
     """Lock, archive and parse what `read(problem)` finds; problems named on stderr."""
     from .ingest import ingest
