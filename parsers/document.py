@@ -130,6 +130,10 @@ def parse_binary(data: bytes, form: str, *, url: str | None = None) -> Report:
         report.form = f"{form}-ocr"
         mapped = _guarded(got)
         report.warnings.extend(got.warnings)
+        if not mapped.tables:  # ruled boxes, but no table of the templates could be read in them
+            report.form, report.error = form, "needs_ocr"
+            report.warnings.append(f"ocr: the {form} shows no table of the templates that OCR could read (needs OCR)")
+            return report
         meta = {"title": got.title} if got.title else {}
         return finish(report, mapped, got.lines, meta=meta, html_title=None, url=url,
                       has_images=bool(got.error), legacy=LegacyRead(), ocr=True)
