@@ -46,7 +46,7 @@ def cli() -> None:
 
 
 def _run_crawl(db_path: str, sites, *, max_pages, concurrency, delay, user_agent, json_summary,
-               retries: int = 3, backoff: float = 1.0, timeout: float = 30.0) -> int:
+               retries: int = 3, backoff: float = 1.0, timeout: float = 30.0, jobs: int | None = None) -> int:
     from .crawl import crawl
     from .fetch import USER_AGENT, Fetcher
     from .lock import ArchiveLock, Locked
@@ -63,7 +63,7 @@ def _run_crawl(db_path: str, sites, *, max_pages, concurrency, delay, user_agent
                 fetcher = Fetcher(user_agent=user_agent or USER_AGENT, concurrency=concurrency,
                                   retries=retries, backoff=backoff, timeout=timeout)
                 try:
-                    return await crawl(db, sites, fetcher=fetcher, max_pages=max_pages,
+                    return await crawl(db, sites, fetcher=fetcher, max_pages=max_pages, read_jobs=jobs,
                                        progress=_progress() if sys.stderr.isatty() else None)
                 finally:
                     await fetcher.aclose()
@@ -112,10 +112,13 @@ def _progress():
               help="First retry wait in seconds (doubles each time, with jitter; Retry-After wins).")
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=30.0, show_default=True,
               help="Seconds before a request times out.")
+@click.option("--jobs", type=click.IntRange(1, 256), default=None,
+              help="Processes that parse what is fetched (default: the cores from 16 sites on, else 1: "
+                   "a thread of the crawl).")
 @click.option("--json-summary", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 def crawl(db_path, registry, site_ids, max_pages, concurrency, delay, user_agent, retries, backoff, timeout,
-          json_summary, verbose):
+          jobs, json_summary, verbose):
     """Crawl the registry's sites, archive every response, parse what changed."""
     _logging(verbose)
     try:
@@ -131,7 +134,7 @@ def crawl(db_path, registry, site_ids, max_pages, concurrency, delay, user_agent
         sites = [s for s in sites if s.id in site_ids]
     sys.exit(_run_crawl(db_path, sites, max_pages=max_pages, concurrency=concurrency, delay=delay,
                         user_agent=user_agent, json_summary=json_summary, retries=retries, backoff=backoff,
-                        timeout=timeout))
+                        timeout=timeout, jobs=jobs))
 
 
 @cli.command()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable
@@ -37,12 +38,14 @@ from .adapters import discover
 from .adapters.base import ATTACHMENT
 from .attachments import parse_document, save_attachment
 from .fetch import Fetcher, Response, Result
+from .parse_pool import default_jobs, reader_processes
 from .pictures import picture_urls
 from .registry import Site
 
 log = logging.getLogger("xxgk.crawl")
 MAX_DEPTH = 8  # links from the start page; real columns are 1-3 deep
 IN_FLIGHT = 4  # URLs of one site being fetched, parsed or archived at once
+PROCESSES_FROM = 16  # sites in a crawl from which parsing moves to worker processes by default
 DEAD_BACKOFF_DAYS = (1, 7, 30)  # days after a link was first found dead; then every 30 days
 
 
@@ -83,21 +86,35 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _parse(resp: Response):
-    """Parse a fetched document (office formats converted first), a crash turned into a
-    value; runs in a worker thread so the other sites' requests go on meanwhile."""
-    try:
-        return parse_document(resp.body or b"", resp.url, resp.content_type)  # DOC/WPS/XLS converted first
-    except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the capture
-        log.exception("parser crashed on %s", resp.url)
-        return exc
+def _read(body: bytes, url: str, content_type: str | None, role: str) -> tuple[object, object]:
+    """What the crawl reads from a new body, away from the event loop (a worker process
+    when there are cores for it): the parse of a report or attachment (a crash turned
+    into a value) and the links of a list or report page (an exception is returned, and
+    raised where the links are used, as if they had been read there)."""
+    parsed = found = None
+    if role in ("report", "attachment"):
+        try:
+            parsed = parse_document(body, url, content_type)  # DOC/WPS/XLS converted first
+        except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the capture
+            log.exception("parser crashed on %s", url)
+            parsed = exc
+    if role == "list" or (role == "report" and b"<" in body[:4096]):
+        try:
+            found = discover(url, decode(body, content_type).text)
+        except Exception as exc:  # noqa: BLE001 - raised again in _handle
+            found = exc
+    return parsed, found
 
 
 class Crawl:
     def __init__(self, db: sqlite_utils.Database, sites: list[Site], fetcher: Fetcher, *,
                  max_pages: int | None = None, progress: Callable[[str], None] | None = None,
-                 now: Callable[[], datetime] = _utcnow) -> None:
+                 now: Callable[[], datetime] = _utcnow, read_jobs: int | None = None) -> None:
         self.db = db
+        if read_jobs is None:  # a few sites' parsing fits in a thread; processes cost ~1 s to start
+            read_jobs = default_jobs() if len(sites) >= PROCESSES_FROM else 1
+        self.read_jobs = read_jobs  # 1: a thread of this process
+        self.readers = None
         self.now = now  # the clock dead-link backoff reads (tests move it by days)
         self.sites = {s.id: s for s in sites}
         self.fetcher = fetcher
@@ -218,9 +235,9 @@ class Crawl:
         old_sha = self._previous(final.url)[2] if final is not None else None
         fresh = (final is not None and final.status == 200 and final.body is not None and not final.error
                  and not final.blocked and final.sha256 != old_sha)
-        parsed = None
-        if fresh and role in ("report", "attachment"):
-            parsed = await asyncio.to_thread(_parse, final)
+        parsed = found = None
+        if fresh and role in ("report", "attachment", "list"):
+            parsed, found = await self._read(final, role)
         # from here on no await: this URL's whole outcome is one transaction
         with archive.transaction(self.db):
             for r in result.robots:
@@ -237,7 +254,7 @@ class Crawl:
             state = self._outcome(site, url, result)
             if state == "done" and fresh:
                 self.summary.fetched += 1
-                self._handle(site, final, role, depth, capture_id, parsed)
+                self._handle(site, final, role, depth, capture_id, parsed, found)
             elif state == "done" and final is not None and final.status in (200, 304):
                 self.summary.not_modified += 1
             self.db.execute("UPDATE frontier SET state = ?, attempts = attempts + 1, last_capture_id = ?, "
@@ -308,9 +325,23 @@ class Crawl:
         self.db.execute("UPDATE frontier SET dead_since = ?, dead_answers = ?, next_try = ? WHERE url = ?",
                         [since, answers, due.isoformat(), url])
 
-    def _handle(self, site: Site, resp: Response, role: str, depth: int, capture_id: int, parsed) -> None:
+    async def _read(self, resp: Response, role: str) -> tuple[object, object]:
+        """`_read` in a worker process (or thread), while the other hosts' requests go on."""
+        args = (resp.body or b"", resp.url, resp.content_type, role)
+        if self.readers is not None:
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self.readers, _read, *args)
+            except BrokenProcessPool:  # a worker died (a parser crash below Python): threads from here on
+                log.error("a reader process died on %s; reading in threads for the rest of the run", resp.url)
+                self.readers.shutdown(wait=False, cancel_futures=True)
+                self.readers = None
+        return await asyncio.to_thread(_read, *args)
+
+    def _handle(self, site: Site, resp: Response, role: str, depth: int, capture_id: int, parsed,
+                found=None) -> None:
         """Follow a new body's links (lists: reports and pages; reports: attachments) and
-        save what was parsed; called inside the URL's transaction."""
+        save what was parsed; called inside the URL's transaction.  `found`: the links,
+        when `_read` found them already."""
         if role == "attachment":  # merged into its page's report, or a report of its own
             if save_attachment(self.db, site.id, capture_id, parsed) == "new":
                 self.summary.new_reports += 1
@@ -321,7 +352,10 @@ class Crawl:
             is_report = self._save(site, resp, capture_id, parsed)
             if b"<" not in body[:4096]:
                 return
-        found = discover(resp.url, decode(body, resp.content_type).text)
+        if found is None:
+            found = discover(resp.url, decode(body, resp.content_type).text)
+        elif isinstance(found, Exception):
+            raise found
         if depth >= MAX_DEPTH:
             return
         linked: list[str] = []
@@ -400,7 +434,13 @@ class Crawl:
         self.db.execute("PRAGMA synchronous=NORMAL")
         archive.upsert_sites(self.db, self.sites.values())
         self._seed()
-        await asyncio.gather(*(self._site(s) for s in self.sites.values()))
+        self.readers = reader_processes(self.read_jobs)
+        try:
+            await asyncio.gather(*(self._site(s) for s in self.sites.values()))
+        finally:
+            if self.readers is not None:
+                self.readers.shutdown(cancel_futures=True)
+                self.readers = None
         with archive.transaction(self.db):
             self.db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
                             [archive.now(), self.summary.line(), self.run_id])
@@ -417,11 +457,14 @@ class Crawl:
 
 async def crawl(db: sqlite_utils.Database, sites: list[Site], *, fetcher: Fetcher | None = None,
                 max_pages: int | None = None, progress: Callable[[str], None] | None = None,
-                now: Callable[[], datetime] = _utcnow) -> Summary:
+                now: Callable[[], datetime] = _utcnow, read_jobs: int | None = None) -> Summary:
+    """Crawl `sites`; `read_jobs` processes parse and read links (default: the cores from
+    `PROCESSES_FROM` sites on; 1: a thread of this process)."""
     own = fetcher is None
     fetcher = fetcher or Fetcher()
     try:
-        return await Crawl(db, sites, fetcher, max_pages=max_pages, progress=progress, now=now).run()
+        return await Crawl(db, sites, fetcher, max_pages=max_pages, progress=progress, now=now,
+                           read_jobs=read_jobs).run()
     finally:
         if own:
             await fetcher.aclose()

@@ -65,7 +65,13 @@ class Response:
 
     @property
     def sha256(self) -> str | None:
-        return hashlib.sha256(self.body).hexdigest() if self.body is not None else None
+        """The body's digest, computed once per body (the crawl asks for it several times)."""
+        if self.body is None:
+            return None
+        known = self.__dict__.get("_sha256")
+        if known is None or known[0] is not self.body:
+            known = self.__dict__["_sha256"] = (self.body, hashlib.sha256(self.body).hexdigest())
+        return known[1]
 
     @property
     def content_type(self) -> str | None:

@@ -9,7 +9,10 @@ flight, so memory does not grow with the archive.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
+import threading
+import time
 import traceback
 import zlib
 from collections import deque
@@ -59,8 +62,9 @@ def parse_body(data: bytes, url: str, content_type: str | None, provenance: bool
 _worker_conn: sqlite3.Connection | None = None
 
 
-def _open_worker(db_file: str) -> None:
+def _open_worker(db_file: str, owner: int) -> None:
     global _worker_conn
+    follow(owner)
     _worker_conn = sqlite3.connect(Path(db_file).resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
 
 
@@ -70,6 +74,43 @@ def _parse_in_worker(item: Item, provenance: bool):
     if row is None:
         return None
     return parse_body(zlib.decompress(row[1]) if row[0] == "zlib" else row[1], url, content_type, provenance)
+
+
+def default_jobs() -> int:
+    """The cores this process may use (a container's CPU set, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def reader_processes(jobs: int) -> ProcessPoolExecutor | None:
+    """Worker processes for a crawl's parsing (None for 1 job: a thread does it).  Started
+    from a fork server that has the parsers imported, never forked from the crawl itself
+    (its event loop and threads must not be copied); workers end when the crawl does,
+    killed or not (their pipe to it closes)."""
+    if jobs <= 1 or "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["parsers", "scraper.convert", "scraper.adapters", "scraper.crawl"])
+    return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=follow, initargs=(os.getpid(),))
+
+
+def follow(owner: int) -> None:
+    """End this worker when the process that owns the pool is gone (a SIGKILLed crawl or
+    reparse): a pool worker waits on a pipe it holds both ends of, so it would never
+    notice by itself."""
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # a process of someone else now has that id: ours is gone
+                os._exit(0)
+
+    threading.Thread(target=watch, name="xxgk-follow-owner", daemon=True).start()
 
 
 def db_file(db: sqlite_utils.Database) -> str | None:
@@ -92,7 +133,8 @@ class ParsePool:
             methods = multiprocessing.get_all_start_methods()
             # fork: workers start with the parsers imported (no re-import per worker)
             ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-            self.executor = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_open_worker, initargs=(path,))
+            self.executor = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_open_worker,
+                                                initargs=(path, os.getpid()))
         self.jobs = jobs if self.executor else 1
 
     def map(self, items: Iterable[Item], *, provenance: bool = True) -> Iterator[Derived | Crash | None]:

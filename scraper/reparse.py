@@ -8,7 +8,6 @@ served live while a reparse runs and `jobs=N` writes what `jobs=1` writes.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -19,7 +18,7 @@ from parsers import Report
 
 from . import archive, scorecard
 from .attachments import reparse_attachments
-from .parse_pool import Crash, ParsePool
+from .parse_pool import Crash, ParsePool, default_jobs
 
 log = logging.getLogger("xxgk.reparse")
 
@@ -32,14 +31,6 @@ class Parsed(NamedTuple):
     sha256: str
     report: Report | Crash  # a Crash when the parser raised
     cells: list[tuple] | None  # its `archive.fact_cells`
-
-
-def default_jobs() -> int:
-    """The cores this process may use (a container's CPU set, not the host's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def parsed_documents(db: sqlite_utils.Database, role: str, pool: ParsePool, *,

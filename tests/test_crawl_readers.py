@@ -1,0 +1,68 @@
+"""The crawl reads (parses, finds links) in worker processes when it has cores for it:
+the archive it writes is the one a crawl reading in a thread writes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+
+from scraper import archive
+from scraper.crawl import _read, crawl
+from scraper.fetch import Fetcher
+from scraper.parse_pool import reader_processes
+from scraper.registry import load_registry
+from webserver import FIXTURE_WEB, fixture_registry, fixture_web
+
+EXPECTED = json.loads((FIXTURE_WEB / "expected.json").read_text(encoding="utf-8"))
+
+
+def _derived(path) -> dict:
+    conn = sqlite3.connect(path)
+    out = {
+        "captures": sorted(conn.execute("SELECT url, role, status, sha256 FROM captures WHERE role != 'robots'")),
+        "reports": sorted(conn.execute("SELECT source_url, agency, year, version, title, warnings FROM reports")),
+        "facts": sorted(conn.execute("SELECT r.source_url, f.key, f.value, f.raw FROM facts f "
+                                     "JOIN reports r ON r.id = f.report_id")),
+        "documents": sorted(conn.execute("SELECT url, outcome, title FROM documents")),
+        "frontier": sorted(conn.execute("SELECT url, role, state, depth FROM frontier")),
+    }
+    conn.close()
+    return out
+
+
+def _crawl(registry, db, jobs: int):
+    async def go():
+        fetcher = Fetcher(concurrency=8, retries=0)
+        try:
+            return await crawl(archive.open_archive(db), load_registry(registry), fetcher=fetcher, read_jobs=jobs)
+        finally:
+            await fetcher.aclose()
+    return asyncio.run(go())
+
+
+def test_reading_in_processes_writes_what_a_thread_writes(tmp_path):
+    with fixture_web() as servers:
+        registry = tmp_path / "sites.toml"
+        registry.write_text(fixture_registry(servers, 0.02, EXPECTED), encoding="utf-8")
+        in_thread = _crawl(registry, tmp_path / "thread.db", 1)
+        in_processes = _crawl(registry, tmp_path / "processes.db", 2)
+    assert in_thread.line() == in_processes.line() and in_thread.new_reports > 5 and not in_thread.failed
+    first, second = _derived(tmp_path / "thread.db"), _derived(tmp_path / "processes.db")
+    base = {url.split("/")[2] for url, *_ in first["captures"]}  # both crawled the same servers
+    assert len(base) == len(servers)
+    assert first == second
+    assert len(first["facts"]) > 1000
+
+
+def test_readers_and_what_a_worker_returns():
+    assert reader_processes(1) is None  # one job: a thread of the crawl
+    pool = reader_processes(2)
+    try:
+        parsed, found = pool.submit(_read, b"<html><body><a href='/a.html'>2021\xe5\xb9\xb4\xe6\x8a\xa5\xe5\x91\x8a</a>"
+                                    b"</body></html>", "http://127.0.0.1:9/list.html", "text/html", "list").result()
+    finally:
+        pool.shutdown()
+    assert parsed is None and found is not None  # a list page: links, no parse
+    parsed, found = _read(b"%PDF-1.4 not really", "http://127.0.0.1:9/r.pdf", "application/pdf", "attachment")
+    assert found is None and (isinstance(parsed, Exception) or not parsed.is_report)
