@@ -22,9 +22,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-BATCH = 50_000  # rows per batch read from SQLite and handed to the writer
+BATCH = 10_000  # rows per batch read from SQLite and handed to the writer (smaller: less memory, no slower)
 ROWS_PER_FILE = 5_000_000
-ROW_GROUP = 200_000
+ROW_GROUP = 65_536
 
 _REPORT = """coalesce(a.name, r.agency) AS agency, r.agency AS agency_as_written, r.agency_id,
     a.region, a.region_code, a.level"""
