@@ -81,6 +81,8 @@ def run(source: Path, work: Path, jobs: int) -> tuple[float, float, float, tuple
     """Wall seconds of the command, the seconds it reports itself (without interpreter
     start-up and imports), CPU seconds of it and its workers, and what it derived."""
     db = work / f"jobs{jobs}.db"
+    for leftover in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        leftover.unlink(missing_ok=True)  # the previous run's WAL must not meet this copy
     shutil.copy(source, db)
     cpu = _children_cpu()
     started = time.perf_counter()
