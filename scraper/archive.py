@@ -168,15 +168,15 @@ def rederive_report(db: sqlite_utils.Database, report: Report, *, site_id: str |
                     sum(1 for c in report.checks if c.ok is False), now(), report_id])
         facts = fact_rows(db, report_id, report, cells)
         old = db.execute("SELECT report_id, key_id, value, raw, cell, unit, source FROM fact_values "
-                         "WHERE report_id = ?", [report_id]).fetchall()
-        if {r[1]: r[2:] for r in old} != {r[1]: r[2:] for r in facts}:  # key_id is unique per report
+                         "WHERE report_id = ? ORDER BY key_id", [report_id]).fetchall()
+        if old != facts:  # both in key-id order (12 == 12.0: a value read back as an integer is the same)
             db.execute("DELETE FROM fact_values WHERE report_id = ?", [report_id])
             db.conn.executemany("INSERT INTO fact_values (report_id, key_id, value, raw, cell, unit, source) "
                                 "VALUES (?,?,?,?,?,?,?)", facts)
             db.execute(schema.FIGURES_UPSERT + " WHERE r.id = ?", [report_id])
-        checks = [(c.rule, None if c.ok is None else int(c.ok), c.detail) for c in report.checks]
-        if dict((r[0], r[1:]) for r in db.execute("SELECT rule, ok, detail FROM checks WHERE report_id = ?",
-                                                  [report_id])) != {c[0]: c[1:] for c in checks}:
+        checks = sorted((c.rule, None if c.ok is None else int(c.ok), c.detail) for c in report.checks)
+        if db.execute("SELECT rule, ok, detail FROM checks WHERE report_id = ? ORDER BY rule",
+                      [report_id]).fetchall() != checks:
             db.execute("DELETE FROM checks WHERE report_id = ?", [report_id])
             db.conn.executemany("INSERT INTO checks (report_id, rule, ok, detail) VALUES (?,?,?,?)",
                                 [(report_id, *c) for c in checks])
@@ -205,16 +205,14 @@ def fact_rows(db: sqlite_utils.Database, report_id: int, report: Report,
     """`fact_values` rows (schema steps 2 and 11) in key-id order: `fact_cells` (given, when
     a worker process computed them already) with each key replaced by its catalogue id."""
     ids = fact_keys.key_ids(db)
-    rows = []
-    for key, *values in (fact_cells(report) if cells is None else cells):
-        key_id = ids.get(key)
-        if key_id is None:  # a key the catalogue does not know yet: describe it by its parts
-            table, rest = key.split(".", 1)
-            row_key, col_key = rest.rsplit(".", 1)
-            key_id = ids[key] = db.execute(
-                "INSERT INTO fact_keys (key, table_name, row_key, col_key, label, column_name) VALUES (?,?,?,?,?,?)",
-                [key, table, row_key, col_key, label_of(key), fact_keys.column_name(row_key, col_key)]).lastrowid
-        rows.append((report_id, key_id, *values))
+    cells = fact_cells(report) if cells is None else cells
+    for key in [c[0] for c in cells if c[0] not in ids]:  # keys the catalogue does not know yet
+        table, rest = key.split(".", 1)
+        row_key, col_key = rest.rsplit(".", 1)
+        ids[key] = db.execute(
+            "INSERT INTO fact_keys (key, table_name, row_key, col_key, label, column_name) VALUES (?,?,?,?,?,?)",
+            [key, table, row_key, col_key, label_of(key), fact_keys.column_name(row_key, col_key)]).lastrowid
+    rows = [(report_id, ids[key], value, raw, cell, unit, source) for key, value, raw, cell, unit, source in cells]
     rows.sort(key=itemgetter(1))
     return rows
 
