@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SEED = FIXTURES / "reports" / "hanzhong-mzj-2020.txt"
+CHROMIUM = "/usr/bin/chromium"  # Debian's (.ci/run installs it); never `playwright install`
 
 
 def free_port() -> int:
@@ -35,3 +36,16 @@ def demo_archive(tmp_path_factory) -> Path:
     result = CliRunner().invoke(cli, ["demo", "--db", str(db), "--no-serve"])
     assert result.exit_code == 0, result.output
     return db
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by playwright, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"])
+        yield b
+        b.close()

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CHROMIUM
+
 from datasette_server import build_fixture_archive, datasette
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (.ci/run installs it)")
 
 
@@ -34,18 +35,6 @@ def base(demo_archive, tmp_path_factory):
     db = build_fixture_archive(demo_archive, tmp_path_factory.mktemp("browser"))
     with datasette(db) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"])
-        yield b
-        b.close()
 
 
 @pytest.fixture

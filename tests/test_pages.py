@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import CHROMIUM, FIXTURES
 from datasette_server import XSS_TITLE, build_fixture_archive, datasette
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (.ci/run installs it)")
 HOSTILE_RAW = '<img src=x onerror="window.__xss = 3">十二件'
 
@@ -110,18 +109,6 @@ def archive_db(demo_archive, tmp_path_factory) -> dict:
 def base(archive_db):
     with datasette(archive_db["path"]) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"])
-        yield b
-        b.close()
 
 
 def _context(browser, base, width: int, *, javascript: bool = True):
