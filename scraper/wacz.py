@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import tempfile
 import warnings
 import zipfile
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .warc import Exported, captures_to_export, open_read_only, software, write_warc
+from .warc import Exported, captures_to_export, open_read_only, software, whole_file, write_warc
 
 WACZ_VERSION = "1.1.1"
 WARC_NAME = "data.warc.gz"
@@ -64,10 +63,8 @@ def export_wacz(db_path: str | Path, out: str | Path, *, site: str | None = None
                 since: str | None = None) -> Exported:
     db = open_read_only(db_path)
     out = Path(out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
     try:
-        with tempfile.TemporaryDirectory(prefix="xxgk-wacz-") as work:
+        with whole_file(out) as tmp, tempfile.TemporaryDirectory(prefix="xxgk-wacz-") as work:
             warc = Path(work) / WARC_NAME
             with open(warc, "wb") as fh:
                 done = write_warc(db, fh, site=site, since=since, filename=WARC_NAME)
@@ -87,10 +84,6 @@ def export_wacz(db_path: str | Path, out: str | Path, *, site: str | None = None
                     z.writestr(name, data, zipfile.ZIP_STORED if name.endswith(".gz") else zipfile.ZIP_DEFLATED)
                 z.writestr("datapackage.json", package_bytes, zipfile.ZIP_DEFLATED)
                 z.writestr("datapackage-digest.json", json.dumps(digest), zipfile.ZIP_DEFLATED)
-        os.replace(tmp, out)
-    except BaseException:
-        os.unlink(tmp)
-        raise
     finally:
         db.conn.close()
     return done

@@ -25,6 +25,7 @@ import re
 import sqlite3
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
@@ -156,21 +157,29 @@ def _previous_200(db: sqlite_utils.Database, url: str, before: str) -> tuple[str
     return (row[0], sha1_digest(data)) if data is not None else None
 
 
-def export_warc(db_path: str | Path, out: str | Path, *, site: str | None = None, since: str | None = None) -> Exported:
-    """Write OUT as a whole or not at all (a temporary file renamed into place)."""
-    db = open_read_only(db_path)
-    out = Path(out)
+@contextmanager
+def whole_file(out: Path) -> Iterator[Path]:
+    """A temporary file beside OUT, renamed onto it when the block ends and removed when
+    the block fails: OUT is written as a whole or not at all."""
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            done = write_warc(db, fh, site=site, since=since, filename=out.name)
+        yield Path(tmp)
         os.replace(tmp, out)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def export_warc(db_path: str | Path, out: str | Path, *, site: str | None = None, since: str | None = None) -> Exported:
+    """Write OUT as a whole or not at all."""
+    db = open_read_only(db_path)
+    out = Path(out)
+    try:
+        with whole_file(out) as tmp, open(tmp, "wb") as fh:
+            return write_warc(db, fh, site=site, since=since, filename=out.name)
     finally:
         db.conn.close()
-    return done
 
 
 # --- import -------------------------------------------------------------------------
