@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from . import lean_imports  # noqa: F401  (first: sqlite-utils without pandas and numpy)
+
 import parsers
 
 from . import archive, pictures
