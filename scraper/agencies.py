@@ -49,7 +49,18 @@ class Resolver:
 
     @classmethod
     def from_db(cls, db: sqlite_utils.Database) -> "Resolver":
-        return cls((i, n, json.loads(a or "[]")) for i, n, a in db.execute("SELECT id, name, aliases FROM agencies"))
+        """The resolver of the archive's agencies as they are now: built once and kept on
+        `db` while the table stays the same (a crawl resolves every report it saves; with a
+        national registry, rebuilding it each time cost O(agencies) a report)."""
+        key = (*db.execute("SELECT count(*), max(rowid) FROM agencies").fetchone(),
+               db.execute("PRAGMA data_version").fetchone()[0],  # another connection's commits
+               getattr(db, "_xxgk_agencies_changed", 0))  # this connection's, by `sync_sites`
+        cached = getattr(db, "_xxgk_resolver", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        resolver = cls((i, n, json.loads(a or "[]")) for i, n, a in db.execute("SELECT id, name, aliases FROM agencies"))
+        db._xxgk_resolver = (key, resolver)
+        return resolver
 
     def candidates(self, name: str | None) -> set[int]:
         return set(self.by_form.get(normalize(name), ())) if name else set()
@@ -71,24 +82,26 @@ class Resolver:
 def sync_sites(db: sqlite_utils.Database, sites: Iterable) -> None:
     """One agency per registry body (sites with one normalized name are one agency);
     region, level, code and aliases follow the registry."""
+    by_name: dict[str, list] = {}  # normalized name → [id, aliases] of the first agency of that name
+    for agency_id, name, have in db.execute("SELECT id, name, aliases FROM agencies ORDER BY id").fetchall():
+        by_name.setdefault(normalize(name), [agency_id, json.loads(have or "[]")])
     with db.conn:
         for s in sites:
             aliases = list(getattr(s, "aliases", []) or [])
-            forms = {normalize(n) for n in [s.name, *aliases]}
-            row = None
-            for agency_id, name, have in db.execute("SELECT id, name, aliases FROM agencies").fetchall():
-                if normalize(name) in forms:
-                    row = (agency_id, json.loads(have or "[]"))
-                    break
+            forms = [normalize(n) for n in [s.name, *aliases]]
+            rows = [by_name[f] for f in forms if f in by_name]
+            row = min(rows, key=lambda r: r[0]) if rows else None
             if row is None:
-                db.execute("INSERT INTO agencies (name, region, region_code, level, site_id, aliases) "
-                           "VALUES (?,?,?,?,?,?)", [s.name, s.region, s.region_code, s.level, s.id,
-                                                    json.dumps(aliases, ensure_ascii=False)])
+                cur = db.execute("INSERT INTO agencies (name, region, region_code, level, site_id, aliases) "
+                                 "VALUES (?,?,?,?,?,?)", [s.name, s.region, s.region_code, s.level, s.id,
+                                                          json.dumps(aliases, ensure_ascii=False)])
+                by_name.setdefault(normalize(s.name), [cur.lastrowid, aliases])
             else:
-                merged = list(dict.fromkeys(row[1] + aliases))
+                row[1] = list(dict.fromkeys(row[1] + aliases))
                 db.execute("UPDATE agencies SET region = coalesce(?, region), region_code = coalesce(?, region_code), "
                            "level = coalesce(?, level), site_id = coalesce(site_id, ?), aliases = ? WHERE id = ?",
-                           [s.region, s.region_code, s.level, s.id, json.dumps(merged, ensure_ascii=False), row[0]])
+                           [s.region, s.region_code, s.level, s.id, json.dumps(row[1], ensure_ascii=False), row[0]])
+    db._xxgk_agencies_changed = getattr(db, "_xxgk_agencies_changed", 0) + 1
 
 
 def assign_all(db: sqlite_utils.Database) -> dict[str, int]:

@@ -122,3 +122,31 @@ def test_an_alias_added_later_links_old_reports(broken_archive, tmp_path):
     db = archive.open_archive(path)
     assert db.execute("SELECT a.name FROM reports r JOIN agencies a ON a.id = r.agency_id "
                       "WHERE r.agency = '黑山县教育局'").fetchone() == ("黑山县教育局",)
+
+
+def test_the_kept_resolver_follows_every_change_of_the_agencies(tmp_path):
+    """`Resolver.from_db` is kept between reports; an agency added by the registry, by plain
+    SQL on the same connection, or by another connection is seen at once."""
+    path = tmp_path / "archive.db"
+    db = archive.open_archive(path)
+    archive.upsert_sites(db, [Site(id="a", name="甲县民政局", start=["http://127.0.0.1:1/a/"])])
+    assert Resolver.from_db(db) is Resolver.from_db(db)  # kept while nothing changed
+    assert Resolver.from_db(db).resolve("乙县民政局") is None
+    archive.upsert_sites(db, [Site(id="b", name="乙县民政局", start=["http://127.0.0.1:1/b/"])])
+    assert Resolver.from_db(db).resolve("乙县民政局") is not None
+    with db.conn:
+        db.execute("INSERT INTO agencies (name) VALUES ('丙县民政局')")
+    assert Resolver.from_db(db).resolve("丙县民政局") is not None
+    other = archive.open_archive(path)
+    with other.conn:
+        other.execute("UPDATE agencies SET aliases = '[\"丁县民政局\"]' WHERE name = '甲县民政局'")
+    assert Resolver.from_db(db).resolve("丁县民政局") == Resolver.from_db(db).resolve("甲县民政局") is not None
+
+
+def test_sync_sites_merges_sites_of_one_body_into_one_agency(tmp_path):
+    db = archive.open_archive(tmp_path / "archive.db")
+    archive.upsert_sites(db, [Site(id="a1", name="白水县人民政府", start=["http://127.0.0.1:1/a/"]),
+                              Site(id="a2", name="白水县", start=["http://127.0.0.1:1/b/"], aliases=["白水"]),
+                              Site(id="c", name="白水县民政局", start=["http://127.0.0.1:1/c/"])])
+    rows = db.execute("SELECT name, site_id, aliases FROM agencies ORDER BY id").fetchall()
+    assert rows == [("白水县人民政府", "a1", '["白水"]'), ("白水县民政局", "c", "[]")]
