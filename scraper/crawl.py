@@ -45,6 +45,7 @@ from .registry import Site
 log = logging.getLogger("xxgk.crawl")
 MAX_DEPTH = 8  # links from the start page; real columns are 1-3 deep
 IN_FLIGHT = 4  # URLs of one site being fetched, parsed or archived at once
+ACTIVE_SITES = 512  # sites crawled at once: far more than requests in flight, so politeness, not this, limits
 PROCESSES_FROM = 16  # sites in a crawl from which parsing moves to worker processes by default
 DEAD_BACKOFF_DAYS = (1, 7, 30)  # days after a link was first found dead; then every 30 days
 
@@ -418,6 +419,18 @@ class Crawl:
             visited += 1
             busy[asyncio.create_task(self._visit_safely(site, url, role, depth, parent))] = url
 
+    async def _all_sites(self) -> None:
+        """Every site, at most ACTIVE_SITES at once: a site's coroutine, its URL tasks and
+        their waiting fetches are alive only while it is crawled, so memory stays flat in
+        the size of the registry (20,000 sites at once held about 30 KB each)."""
+        pending = iter(self.sites.values())  # shared: each site is taken by one slot
+
+        async def slot() -> None:
+            for site in pending:
+                await self._site(site)
+
+        await asyncio.gather(*(slot() for _ in range(min(ACTIVE_SITES, len(self.sites)))))
+
     async def _visit_safely(self, site: Site, url: str, role: str, depth: int, parent: str | None) -> None:
         try:
             await self._visit(site, url, role, depth, parent)
@@ -436,7 +449,7 @@ class Crawl:
         self._seed()
         self.readers = reader_processes(self.read_jobs)
         try:
-            await asyncio.gather(*(self._site(s) for s in self.sites.values()))
+            await self._all_sites()
         finally:
             if self.readers is not None:
                 self.readers.shutdown(cancel_futures=True)

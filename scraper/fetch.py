@@ -240,7 +240,6 @@ class Fetcher:
         self.hosts: dict[str, HostState] = {}
         self.allowed: dict[str, float] = {}  # netloc or host → delay
         self.named_hosts: set[str] = set()  # host names/addresses the registry names
-        self.request_log: list[tuple[float, str, str]] = []  # (monotonic time, method, url)
         self.client = httpx.AsyncClient(
             transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False,
             headers={"User-Agent": user_agent, "Accept-Language": "zh-CN,zh;q=0.9",
@@ -410,7 +409,6 @@ class Fetcher:
                 # one has ended (one request at a time per host).  Nothing sent: from now.
                 left = sent[-1] if sent else time.monotonic()
                 hs.next_start = left + hs.delay + min(0.01, hs.delay * 0.01)
-                self.request_log.append((left, "GET", url))
             resp.elapsed_ms = int((time.monotonic() - started) * 1000)
         self._check_waf(resp)
         return resp

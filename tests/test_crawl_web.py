@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT
 from scraper import archive
+from scraper import crawl as crawl_module
 from scraper.cli import cli
 from scraper.crawl import IN_FLIGHT
 from scraper.lock import ArchiveLock
@@ -115,6 +116,34 @@ def test_fixture_web_first_and_unchanged_second_run(tmp_path, web_and_registry):
         assert sorted(s.paths()[marks[name]:]) == sorted(s.paths()[:marks[name]])
     report = [h for _t, _m, p, h in servers["songlin"].log[marks["songlin"]:] if p.endswith("_3105.html")]
     assert report[0].get("If-None-Match") and report[0].get("If-Modified-Since")  # conditional requests
+
+
+def test_a_registry_larger_than_the_site_window_is_crawled_whole(tmp_path, web_and_registry, monkeypatch):
+    """With 2 sites at once (ACTIVE_SITES), the four agencies still all get crawled, never
+    more than two of them at a time."""
+    servers, registry = web_and_registry
+    monkeypatch.setattr(crawl_module, "ACTIVE_SITES", 2)
+    active, most = set(), [0]
+    real_site = crawl_module.Crawl._site
+
+    async def counted(self, site):
+        active.add(site.id)
+        most[0] = max(most[0], len(active))
+        try:
+            await real_site(self, site)
+        finally:
+            active.discard(site.id)
+
+    monkeypatch.setattr(crawl_module.Crawl, "_site", counted)
+    db = tmp_path / "archive.db"
+    result, summary = _crawl(registry, db)
+    assert result.exit_code == 0, result.output
+    assert most[0] == 2
+    with sqlite3.connect(db) as conn:
+        sites = {r[0] for r in conn.execute("SELECT DISTINCT site_id FROM captures")}
+        paths = {urlsplit(u).path for (u,) in conn.execute("SELECT source_url FROM reports")}
+    assert sites == set(servers)
+    assert {p for exp in EXPECTED.values() for p in exp["reports"]} <= paths
 
 
 def test_changed_page_becomes_a_new_version(tmp_path, web_and_registry):
