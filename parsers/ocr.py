@@ -9,12 +9,20 @@ restricted to digits) on an enlarged copy.  The two readings are kept with their
 confidence (`Reading`): the guard in `parsers/ocr_guard.py` accepts a number only when
 the readings agree, their confidence is high and the table's identities hold.
 
+A sign before the digits (the 本年增/减 column: 增2, 减3, +2, -3) is read apart
+(`_with_sign`): 增/减 by comparing the glyph with 增 and 减 drawn from the CJK fonts
+installed (`parsers/ocr_sign.py`; Debian's `fonts-noto-cjk`: without it such cells stay
+null with a warning, never guessed), +/- by its shape and a Latin reading that allows only
+signs and digits; the digits right of the sign are then read twice like any number, and
+the cell handed to the mapping is the canonical `增2` / `减3` / `+2` / `-3`.
+
 A slightly rotated scan is straightened first (the angle of the long horizontal rules).
 Pictures come as PNG, JPEG, GIF, BMP or TIFF bytes (`image_content`), as pages of a PDF
 without a text layer rendered at 300 dpi (`pdf_page_images`), or inside a DOCX
 (`docx_images`).  The OCR call is a library call on bytes: no file, no subprocess.
 Tesseract's language data is Debian's (`tesseract-ocr`, `tesseract-ocr-chi-sim`), found
-through `TESSDATA_PREFIX` or under /usr/share/tesseract-ocr.
+through `TESSDATA_PREFIX` or under /usr/share/tesseract-ocr; the sign glyphs' fonts are
+read from /usr/share/fonts (`fonts-noto-cjk`) the same way.
 """
 
 from __future__ import annotations
@@ -27,11 +35,13 @@ import threading
 import zipfile
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from io import BytesIO
 
+from . import ocr_sign
 from .binary import Extracted
 from .cells import Cell, Row
+from .ocr_sign import Sign
 
 IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"),
                (b"BM", "bmp"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"))
@@ -43,6 +53,7 @@ MIN_TABLE = (120, 60)  # smallest table box (w, h) in px at the working scale
 WORKERS = 2
 _LINE_COVER = 0.6  # share of a cell boundary the ruling must cover to separate two cells
 _DIGITS = "0123456789.,"
+_SIGNED_CHARS = "+-\u22120123456789"
 
 
 class OcrUnavailable(RuntimeError):
@@ -88,7 +99,7 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def _engines():
-    """(text engine, digits engine, Latin text engine) of this thread."""
+    """(text engine, digits engine, Latin text engine, signed Latin engine) of this thread."""
     eng = getattr(_local, "engines", None)
     if eng is None:
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one cell per thread; OpenMP only adds contention
@@ -103,7 +114,9 @@ def _engines():
         digits.SetVariable("tessedit_char_whitelist", _DIGITS)
         digits.SetVariable("classify_bln_numeric_mode", "1")
         latin = tesserocr.PyTessBaseAPI(path=path, lang="eng", psm=tesserocr.PSM.SINGLE_LINE)
-        eng = _local.engines = (text, digits, latin)
+        signed = tesserocr.PyTessBaseAPI(path=path, lang="eng", psm=tesserocr.PSM.SINGLE_LINE)
+        signed.SetVariable("tessedit_char_whitelist", _SIGNED_CHARS)
+        eng = _local.engines = (text, digits, latin, signed)
     return eng
 
 
@@ -320,17 +333,36 @@ def _line_positions(mask, axis: int, min_len: int) -> list[float]:
 @dataclass
 class Reading:
     """What OCR made of one cell: the text reading, the digits-only reading of a number
-    cell, and the confidence (0-100; the lower of the two readings for a number)."""
+    cell, and the confidence (0-100; the lower of the two readings for a number).  A cell
+    with a sign before its digits (本年增/减: 增2, 减3, +2, -3) also has the `sign` and how
+    it was read (`ocr_sign`); its digits, and `digits_text`, are then the two readings of
+    the part right of the sign."""
     text: str
     confidence: float
     digits: str | None = None  # digits-only reading (number cells)
     digits_confidence: float | None = None
+    sign: Sign | None = None  # a sign found before the digits, clear or not
+    digits_text: str | None = None  # text reading of the digits right of a clear sign
 
     @property
     def agree(self) -> bool:
         """Both readings give the same number (the text reading's I, l, | read as 1, O as 0)."""
+        text = self.text if self.digits_text is None else self.digits_text
         return bool(self.digits) and _NUMBER.match(self.digits) is not None and \
-            _plain(self.text).translate(_CONFUSED) == self.digits
+            _plain(text).translate(_CONFUSED) == self.digits
+
+    @property
+    def signed(self) -> bool:
+        """A sign read clearly and the digits after it read on their own."""
+        return self.sign is not None and self.sign.clear and self.digits_text is not None and bool(self.digits)
+
+    @property
+    def cell_text(self) -> str:
+        """The text the mapping reads: the canonical signed form (增2, -3) of a signed
+        reading, the digits-only reading of a number, else the text reading."""
+        if self.signed:
+            return f"{self.sign.glyph}{self.digits}"
+        return self.digits or self.text
 
 
 _CONFUSED = str.maketrans({"I": "1", "l": "1", "|": "1", "O": "0", "o": "0", "。": ".", "，": ",", "．": "."})
@@ -396,22 +428,22 @@ def _known(text: str) -> bool:
     return bool(_NUMBER.match(_plain(text).translate(_CONFUSED))) or classify(normalize(text)) is not None
 
 
-def read_cell(img, scale: float, number: bool = False) -> Reading:
-    """One cell: its text (read again at other sizes while the mapping recognizes no
-    label in it), and for a number its digits-only reading (`number`: the cell stands
-    among numbers, so it gets one whatever the text reading made of it)."""
-    text_api, digits_api, latin_api = _engines()
+def _text_reading(img, scale: float) -> tuple[str, float]:
+    """The text of a cell, read again at other sizes while the mapping recognizes no label in it."""
+    text_api = _engines()[0]
     first = None
     for factor in _TEXT_SCALES:
         raw, conf = _read(text_api, _framed(img, scale * factor))
         text = _clean_text(raw)
         first = first or (text, conf)
         if not text or _known(text) or len(text) <= 1:
-            break
-    else:
-        text, conf = first
-    if not number and (len(text) > 14 or _CJK.search(text) or not _NUMBER.match(_plain(text).translate(_CONFUSED))):
-        return Reading(text, conf)
+            return text, conf
+    return first
+
+
+def _number_reading(img, scale: float, text: str, conf: float) -> Reading:
+    """The digits-only reading of a number cell, with a text reading that agrees if one can."""
+    text_api, digits_api, latin_api, _ = _engines()
     digits, dconf = "", 0.0
     for factor in (1.5, 1.0, 2.5):  # an enlarged copy first; a lone glyph sometimes needs another size
         digits, dconf = _read(digits_api, _framed(img, scale * factor))
@@ -432,6 +464,98 @@ def read_cell(img, scale: float, number: bool = False) -> Reading:
         if Reading(latin, dconf, digits, dconf).agree:
             reading = Reading(latin, dconf, digits, dconf)
     return reading
+
+
+def read_cell(img, scale: float, number: bool = False) -> Reading:
+    """One cell: its text (read again at other sizes while the mapping recognizes no
+    label in it), and for a number its digits-only reading (`number`: the cell stands
+    among numbers, so it gets one whatever the text reading made of it); a short number
+    cell that may have a sign before its digits is read once more for it (`_with_sign`)."""
+    text, conf = _text_reading(img, scale)
+    if not number and (len(text) > 14 or _CJK.search(text) or not _NUMBER.match(_plain(text).translate(_CONFUSED))):
+        plain = Reading(text, conf)
+        maybe_signed = _SIGN_FORM.match(_plain(text)) or _LATIN_FORM.match(_plain(text))
+        return _with_sign(img, scale, plain) if maybe_signed else plain
+    return _with_sign(img, scale, _number_reading(img, scale, text, conf))
+
+
+# --- a sign before the digits (本年增/减) -----------------------------------------------------
+
+_SIGN_FORM = re.compile(r"^[\u3000-\u9fff\uff00-\uffef](\d{1,6})$")  # 增2 read as 二2, 夫2, 埠2
+_LATIN_FORM = re.compile(r"^([+\uff0b]|[-\u2212\uff0d\u2013\u2014\u4e00])(\d{1,6})$")  # +2, -3, −3, 一3
+_MINUS = "-\u2212\uff0d\u2013\u2014\u4e00"
+MAX_SIGNED_WIDTH = 6.0  # a signed number cell is at most this many times as wide as tall (its margins included)
+DROPPED_SIGN_WIDTH = 0.25  # digit heights of ink beyond the digits read: a glyph both readings dropped
+CJK_SIGN_WIDTH = (0.75, 1.25)  # width of a 增/减 glyph over the cell's ink height
+DIGITS_HEIGHT = 0.95  # digits after a CJK sign are at most this share of its height (measured 0.8-0.9)
+_ONE_GLYPH_THEN_DIGITS = re.compile(r"^[^\d\s]?[\d.,]*$")  # the whole cell's text: 二2, 321, 二 (not 减少)
+
+
+def _doubtful(img, reading: Reading) -> bool:
+    """A number reading that may hide a sign: the readings disagree or are unsure (the
+    guard would refuse them in the 本年增/减 column), or the ink is wider than the digits
+    read (a glyph before them both readings dropped)."""
+    from .ocr_guard import UNCHECKED_CONFIDENCE
+
+    if reading.digits is None:
+        return False
+    if not reading.agree or reading.confidence < UNCHECKED_CONFIDENCE:
+        return True
+    return ocr_sign.extra_width(img, reading.digits) > DROPPED_SIGN_WIDTH
+
+
+def _with_sign(img, scale: float, reading: Reading) -> Reading:
+    """`reading`, or the cell read as a sign and digits when one is found before them.  A
+    sign seen but not read clearly stays on the reading (the guard refuses the number);
+    a cell with nothing like a sign is left as it was read."""
+    if img.shape[1] > MAX_SIGNED_WIDTH * img.shape[0]:
+        return reading
+    text = _plain(reading.text)
+    latin, cjk = _LATIN_FORM.match(text), _SIGN_FORM.match(text)
+    if not (latin or cjk or _doubtful(img, reading)):
+        return reading
+    shape = ocr_sign.latin_sign(img)
+    if shape is not None:  # a + or - mark: confirmed by two readings, or never a number
+        return _latin_signed(img, scale, reading, shape, latin)
+    if latin:
+        return reading
+    sign = ocr_sign.cjk_sign(img)
+    if sign is None or (sign.method == "no CJK font" and not cjk):
+        return reading
+    if sign.method != "no CJK font" and sign.score < ocr_sign.SUSPECT:
+        return reading
+    if not sign.clear or not _ONE_GLYPH_THEN_DIGITS.match(text):  # 减少: a word, not a sign
+        return replace(reading, sign=sign)
+    part = ocr_sign.digits_part(img, sign.cut, sign_width=CJK_SIGN_WIDTH, max_height=DIGITS_HEIGHT)
+    return _signed_reading(part, scale, reading, sign, cjk.group(1) if cjk else None)
+
+
+def _latin_signed(img, scale: float, reading: Reading, sign: Sign, latin) -> Reading:
+    """+N / -N: the mark's shape, the text reading and a Latin reading with only signs and
+    digits allowed must all give the same sign and number (else the sign stays on the
+    reading unconfirmed, and the guard refuses the number)."""
+    said = _plain(_read(_engines()[3], _framed(img, scale * 1.5))[0]).replace("\u2212", "-")
+    for factor in _TEXT_SCALES[1:]:  # the text reading at other sizes (`+]12` at one of them)
+        if latin is not None or not _LATIN_FORM.match(said):
+            break
+        latin = _LATIN_FORM.match(_plain(_clean_text(_read(_engines()[0], _framed(img, scale * factor))[0])))
+    text_mark = None if latin is None else ("-" if latin.group(1) in _MINUS else "+")
+    if text_mark != sign.glyph or said != f"{sign.glyph}{latin.group(2)}":
+        return replace(reading, sign=sign)
+    return _signed_reading(ocr_sign.digits_part(img, sign.cut), scale, reading, sign, latin.group(2))
+
+
+def _signed_reading(part, scale: float, reading: Reading, sign: Sign, said: str | None) -> Reading:
+    """The digits right of a clear sign read as a number (both readings, as any number);
+    `said`: the digits the whole cell's text reading gave after the sign, if it did, which
+    must be the same.  Else the sign stays on the reading unconfirmed."""
+    if part is None:
+        return replace(reading, sign=sign)
+    text, conf = _text_reading(part, scale)
+    digits = _number_reading(part, scale, text, conf)
+    if not digits.agree or (said is not None and said.translate(_CONFUSED) != digits.digits):
+        return replace(reading, sign=sign)
+    return Reading(reading.text, digits.confidence, digits.digits, digits.digits_confidence, sign, digits.text)
 
 
 def _among_numbers(jobs: list, readings: list) -> list[int]:
@@ -497,7 +621,7 @@ def read_picture(gray, first_table: int = 0) -> PictureTables:
             for b, reading in sorted(cells, key=lambda br: br[0].c0):
                 if not b.r0 <= r < b.r1:
                     continue
-                text = "" if reading is None else reading.digits if reading.digits else reading.text
+                text = "" if reading is None else reading.cell_text
                 row.append(Cell(text, t_index, r, b.c0, b.c1 - b.c0, (b.r0, b.c0), continued=b.r0 != r))
                 if reading is not None:
                     out.readings[(t_index, b.r0, b.c0)] = reading

@@ -12,19 +12,57 @@ A number read from a picture is kept only when
    them are confirmed elsewhere, the whole identity's cells do: nothing tells which
    one is wrong); and
 3. a cell no identity can confirm (the active table; a row whose other cells are blank)
-   needs the higher `UNCHECKED_CONFIDENCE`.
+   needs the higher `UNCHECKED_CONFIDENCE`; and
+4. a cell with a sign before its digits (本年增/减: 增2, 减3, +2, -3; `ocr.Reading.sign`)
+   is kept only when the sign was read clearly (`ocr_sign`: 增/减 by glyph comparison,
+   +/- by shape and a Latin reading) and the digits after it were read twice alike with
+   `UNCHECKED_CONFIDENCE` (no identity checks that column).  A sign seen but not read
+   clearly nulls the number, even when the digits alone look sure: never a wrong sign.
 Every number left null says why in a warning that quotes the OCR text.  Facts kept carry
-`source: "ocr"` and their confidence (in provenance).
+`source: "ocr"` and their confidence (in provenance); a signed one also says how its
+sign was read (`sign`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 from . import templates as T
-from .mapping import Mapped
+from .mapping import Fact, Mapped
 from .ocr import Reading
 
 MIN_CONFIDENCE = 60.0
 UNCHECKED_CONFIDENCE = 80.0
+
+
+@dataclass
+class SignedFact(Fact):
+    """A fact read by OCR whose sign was read apart from its digits: its provenance says how."""
+    sign: str = ""
+
+    def provenance(self) -> dict:
+        return {**super().provenance(), "sign": self.sign}
+
+
+def _signed_fact(f: Fact, r: Reading) -> SignedFact:
+    return SignedFact(**{x.name: getattr(f, x.name) for x in fields(Fact)}, sign=r.sign.describe())
+
+
+def _sign_problem(f: Fact, r: Reading) -> str | None:
+    """Why a number read with a sign (or beside one) cannot be kept; None if it can."""
+    if r.sign.method == "no CJK font":
+        return f"{r.sign.describe()} (OCR text {r.text!r})"
+    if not r.sign.clear:
+        return f"sign not read clearly: {r.sign.describe()} (OCR text {r.text!r})"
+    if not r.signed:
+        return (f"sign {r.sign.describe()}, but the sign and the digits after it not confirmed by a second "
+                f"reading (OCR text {r.text!r})")
+    if not r.agree:
+        return f"OCR readings of the digits after the sign disagree ({r.digits_text!r}, digits {r.digits!r})"
+    if r.confidence < UNCHECKED_CONFIDENCE:
+        return (f"sign {r.sign.describe()}, but the digits' OCR confidence {r.confidence:.0f} is below "
+                f"{UNCHECKED_CONFIDENCE:.0f} ({f.raw!r}, OCR text {r.text!r})")
+    return None
 
 
 def _app_cols() -> list[str]:
@@ -58,6 +96,7 @@ def guard(mapped: Mapped, readings: dict[tuple[int, int, int], Reading]) -> None
     (in place; each with a warning)."""
     facts = mapped.facts
     refused: dict[str, str] = {}
+    signed: dict[str, SignedFact] = {}
 
     def reading_of(f) -> Reading | None:
         return readings.get((f.table, f.row, f.col))
@@ -69,12 +108,20 @@ def guard(mapped: Mapped, readings: dict[tuple[int, int, int], Reading]) -> None
             f.confidence = round(r.confidence, 1)
         if f.value is None:
             continue
-        if r is None or r.digits is None:
+        if r is not None and r.sign is not None:
+            problem = _sign_problem(f, r)
+            if problem:
+                refused[key] = problem
+            else:
+                signed[key] = _signed_fact(f, r)
+        elif r is None or r.digits is None:
             refused[key] = f"OCR text {f.raw!r} not confirmed by a digits-only reading"
         elif not r.agree:
             refused[key] = f"OCR readings disagree ({r.text!r}, digits {r.digits!r})"
         elif r.confidence < MIN_CONFIDENCE:
             refused[key] = f"OCR confidence {r.confidence:.0f} below {MIN_CONFIDENCE:.0f} ({f.raw!r})"
+
+    facts.update(signed)
 
     def value(key: str):
         f = facts.get(key)
