@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -44,6 +45,7 @@ CHECK_RULES = IDENTITY_RULES + ("report.complete", "report.text_matches_table")
 CORRECTION = re.compile(r"更正|修订")
 _LEGACY_DISAGREES = re.compile(r"^(legacy\.\S+): the text says (.+), the table (.+) \(table kept\)$")
 WRITE_BATCH = 500
+SITES_AT_ONCE = 2000  # a crawl's sites graded together (about 17 KB of memory a site while graded)
 
 
 # --- the rubric ---------------------------------------------------------------------
@@ -639,6 +641,12 @@ def refresh(db: sqlite_utils.Database, *, sites: list[str] | None = None, today:
     """Recompute the scorecard of every agency (or of the agencies a crawl of `sites`
     touched) and write what changed, in short transactions: rows are replaced in place,
     and the rows of agency-years that no longer exist are deleted last."""
+    if sites is not None and len(sites) > SITES_AT_ONCE:  # memory in proportion to a chunk, not the crawl
+        found = found if found is not None else crosschecks(db)
+        totals: Counter[str] = Counter()
+        for chunk in _batches(sites, SITES_AT_ONCE):
+            totals.update(refresh(db, sites=chunk, today=today, found=found))
+        return dict(totals)
     rubric = load_rubric()
     rows, keys = compute(db, sites=sites, today=today, found=found, rubric=rubric)
     _write_rubric(db, rubric)

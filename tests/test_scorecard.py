@@ -380,6 +380,35 @@ def test_refresh_writes_only_what_changed_and_drops_what_is_gone(graded, tmp_pat
     assert counts == {"scorecard": db.execute("SELECT count(*) FROM scorecard").fetchone()[0], "scorecard_rubric": 10}
 
 
+def test_a_crawl_of_many_sites_is_graded_in_chunks_alike(graded, tmp_path, monkeypatch):
+    """The sites of a big crawl are graded SITES_AT_ONCE at a time: the rows are the ones
+    grading them all together gives."""
+    path, _, rows = graded
+    copy = tmp_path / "archive.db"
+    shutil.copy(path, copy)
+    db = archive.open_archive(copy)
+    sites = [r[0] for r in db.execute("SELECT id FROM sites ORDER BY id")]
+    assert len(sites) >= 3
+    with db.conn:
+        db.execute("DELETE FROM scorecard")
+    chunks = []
+    real_compute = scorecard.compute
+
+    def compute(db, *, sites=None, **kw):
+        chunks.append(list(sites))
+        return real_compute(db, sites=sites, **kw)
+
+    monkeypatch.setattr(scorecard, "SITES_AT_ONCE", 2)
+    monkeypatch.setattr(scorecard, "compute", compute)
+    stats = scorecard.refresh(db, sites=sites, today=TODAY)
+    assert [len(c) for c in chunks] == [2] * (len(sites) // 2) + [1] * (len(sites) % 2)
+    assert sum(chunks, []) == sites
+    assert stats["graded"] >= stats["changed"] == len(rows)
+    again = {(r["agency"], r["year"]): r for r in scorecard.read(db)}
+    assert {k: {c: v for c, v in r.items() if c != "computed_at"} for k, r in again.items()} == \
+        {k: {c: v for c, v in r.items() if c != "computed_at"} for k, r in rows.items()}
+
+
 def test_xxgk_scorecard_json_csv_table_and_filters(graded):
     path, _, rows = graded
     run = CliRunner().invoke
