@@ -27,7 +27,8 @@ from parsers import Report
 
 from . import archive, convert
 
-AHEAD = 8  # documents in flight per worker: enough to keep each busy, few enough to stay small
+BATCH = 4  # documents a task: fewer round trips through the pool's queues
+AHEAD = 3  # tasks in flight per worker: enough to keep each busy, few enough to stay small
 
 Item = tuple[str, "str | None", str]  # url, content type, sha256 of the body
 
@@ -68,12 +69,14 @@ def _open_worker(db_file: str, owner: int) -> None:
     _worker_conn = sqlite3.connect(Path(db_file).resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
 
 
-def _parse_in_worker(item: Item, provenance: bool):
-    url, content_type, sha = item
-    row = _worker_conn.execute("SELECT compression, data FROM bodies WHERE sha256 = ?", [sha]).fetchone()
-    if row is None:
-        return None
-    return parse_body(zlib.decompress(row[1]) if row[0] == "zlib" else row[1], url, content_type, provenance)
+def _parse_in_worker(items: list[Item], provenance: bool) -> list:
+    """A few documents per task: each task costs a round trip through the pool's queues."""
+    out = []
+    for url, content_type, sha in items:
+        row = _worker_conn.execute("SELECT compression, data FROM bodies WHERE sha256 = ?", [sha]).fetchone()
+        out.append(None if row is None else
+                   parse_body(zlib.decompress(row[1]) if row[0] == "zlib" else row[1], url, content_type, provenance))
+    return out
 
 
 def default_jobs() -> int:
@@ -145,12 +148,19 @@ class ParsePool:
                 yield None if data is None else parse_body(data, url, content_type, provenance)
             return
         pending: deque[Future] = deque()
+        batch: list[Item] = []
         for item in items:
-            pending.append(self.executor.submit(_parse_in_worker, item, provenance))
+            batch.append(item)
+            if len(batch) < BATCH:
+                continue
+            pending.append(self.executor.submit(_parse_in_worker, batch, provenance))
+            batch = []
             if len(pending) >= self.jobs * AHEAD:
-                yield pending.popleft().result()
+                yield from pending.popleft().result()
+        if batch:
+            pending.append(self.executor.submit(_parse_in_worker, batch, provenance))
         while pending:
-            yield pending.popleft().result()
+            yield from pending.popleft().result()
 
     def close(self) -> None:
         if self.executor is not None:
