@@ -37,6 +37,7 @@ class Fact:
     unit: str | None = None  # as written in the report (legacy 计量单位 column or label)
     source: str = "table"  # "table" | "prose" (a legacy figure read from a sentence) | "ocr" (a picture)
     confidence: float | None = None  # OCR: tesseract's confidence in the reading (0-100)
+    sign: str | None = None  # OCR: how the sign before the digits was read (本年增/减), e.g. 增 by glyph comparison
 
     def provenance(self) -> dict:
         out = {"raw": self.raw, "table": self.table, "row": self.row, "col": self.col,
@@ -47,6 +48,8 @@ class Fact:
             out["source"] = self.source
         if self.confidence is not None:
             out["confidence"] = self.confidence
+        if self.sign is not None:
+            out["sign"] = self.sign
         return out
 
 

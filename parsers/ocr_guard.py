@@ -25,27 +25,12 @@ sign was read (`sign`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
 from . import templates as T
 from .mapping import Fact, Mapped
 from .ocr import Reading
 
 MIN_CONFIDENCE = 60.0
 UNCHECKED_CONFIDENCE = 80.0
-
-
-@dataclass
-class SignedFact(Fact):
-    """A fact read by OCR whose sign was read apart from its digits: its provenance says how."""
-    sign: str = ""
-
-    def provenance(self) -> dict:
-        return {**super().provenance(), "sign": self.sign}
-
-
-def _signed_fact(f: Fact, r: Reading) -> SignedFact:
-    return SignedFact(**{x.name: getattr(f, x.name) for x in fields(Fact)}, sign=r.sign.describe())
 
 
 def _sign_problem(f: Fact, r: Reading) -> str | None:
@@ -96,7 +81,6 @@ def guard(mapped: Mapped, readings: dict[tuple[int, int, int], Reading]) -> None
     (in place; each with a warning)."""
     facts = mapped.facts
     refused: dict[str, str] = {}
-    signed: dict[str, SignedFact] = {}
 
     def reading_of(f) -> Reading | None:
         return readings.get((f.table, f.row, f.col))
@@ -113,15 +97,13 @@ def guard(mapped: Mapped, readings: dict[tuple[int, int, int], Reading]) -> None
             if problem:
                 refused[key] = problem
             else:
-                signed[key] = _signed_fact(f, r)
+                f.sign = r.sign.describe()
         elif r is None or r.digits is None:
             refused[key] = f"OCR text {f.raw!r} not confirmed by a digits-only reading"
         elif not r.agree:
             refused[key] = f"OCR readings disagree ({r.text!r}, digits {r.digits!r})"
         elif r.confidence < MIN_CONFIDENCE:
             refused[key] = f"OCR confidence {r.confidence:.0f} below {MIN_CONFIDENCE:.0f} ({f.raw!r})"
-
-    facts.update(signed)
 
     def value(key: str):
         f = facts.get(key)
