@@ -2,8 +2,9 @@
 
 State lives in the archive (`frontier`), so a killed crawl resumes where it stopped.
 Everything one URL produces (its robots.txt and HTTP responses, the parsed report, the
-links found, its frontier state) is committed in one transaction after the fetch, so a
-kill leaves either all of it or none: nothing lost, nothing twice.  Every response is
+links found, its frontier state) is written as one unit after the fetch, a savepoint of a
+batch committed every `COMMIT_EVERY` seconds (`group_commit`), so a kill leaves either all
+of it or none: nothing lost, nothing twice.  Every response is
 archived, errors and redirects included.  Unchanged pages (304, or the same sha256 as
 the last capture) store no new body and are not parsed again.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -38,13 +40,15 @@ from .adapters import discover
 from .adapters.base import ATTACHMENT
 from .attachments import parse_document, save_attachment
 from .fetch import Fetcher, Response, Result
-from .parse_pool import default_jobs, reader_processes
+from .group_commit import GroupCommit
+from .parse_pool import default_jobs, reader_processes, started
 from .pictures import picture_urls
 from .registry import Site
 
 log = logging.getLogger("xxgk.crawl")
 MAX_DEPTH = 8  # links from the start page; real columns are 1-3 deep
 IN_FLIGHT = 4  # URLs of one site being fetched, parsed or archived at once
+COMMIT_EVERY = 0.25  # seconds: URLs' outcomes committed together (`group_commit`)
 ACTIVE_SITES = 512  # sites crawled at once: far more than requests in flight, so politeness, not this, limits
 PROCESSES_FROM = 16  # sites in a crawl from which parsing moves to worker processes by default
 DEAD_BACKOFF_DAYS = (1, 7, 30)  # days after a link was first found dead; then every 30 days
@@ -116,6 +120,7 @@ class Crawl:
             read_jobs = default_jobs() if len(sites) >= PROCESSES_FROM else 1
         self.read_jobs = read_jobs  # 1: a thread of this process
         self.readers = None
+        self.readers_up: Future | None = None  # done once the reader processes are up
         self.now = now  # the clock dead-link backoff reads (tests move it by days)
         self.sites = {s.id: s for s in sites}
         self.fetcher = fetcher
@@ -124,6 +129,7 @@ class Crawl:
         self.progress = progress
         self.run_id: int | None = None
         self._named_hosts: set[str] = set()  # hosts already named as deferred in this run
+        self.commits = GroupCommit(db.conn, COMMIT_EVERY)
         for s in sites:
             for netloc in s.netlocs:  # start hosts (with their ports) and `allow`
                 fetcher.allow(netloc, s.delay)
@@ -239,8 +245,8 @@ class Crawl:
         parsed = found = None
         if fresh and role in ("report", "attachment", "list"):
             parsed, found = await self._read(final, role)
-        # from here on no await: this URL's whole outcome is one transaction
-        with archive.transaction(self.db):
+        # from here on no await: this URL's whole outcome is one unit (a savepoint of the batch)
+        with self.commits.unit():
             for r in result.robots:
                 self._archive(site.id, "robots", r, None, r.body is not None)
             parent_id = None
@@ -331,6 +337,7 @@ class Crawl:
         args = (resp.body or b"", resp.url, resp.content_type, role)
         if self.readers is not None:
             try:
+                await asyncio.wrap_future(self.readers_up)  # no waiting on the loop while they start
                 return await asyncio.get_running_loop().run_in_executor(self.readers, _read, *args)
             except BrokenProcessPool:  # a worker died (a parser crash below Python): threads from here on
                 log.error("a reader process died on %s; reading in threads for the rest of the run", resp.url)
@@ -437,20 +444,32 @@ class Crawl:
         except Exception as exc:  # noqa: BLE001 - one bad URL never ends the crawl
             log.exception("error on %s", url)
             self._fail(site.id, url, f"{type(exc).__name__}: {exc}")
-            with archive.transaction(self.db):
+            with self.commits.unit():
                 self.db.execute("UPDATE frontier SET state = 'failed', updated_at = ? WHERE url = ?",
                                 [archive.now(), url])
+
+    async def _flush_every(self) -> None:
+        """Commit the batch while the crawl waits on the network, so the live archive
+        shows new reports within `COMMIT_EVERY` and no lock is held through a wait."""
+        while True:
+            await asyncio.sleep(COMMIT_EVERY)
+            self.commits.flush()
 
     async def run(self) -> Summary:
         # WAL with synchronous=NORMAL survives a killed process; only a power cut may
         # lose the last commits (never corrupt the archive)
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self.readers = reader_processes(self.read_jobs)
+        if self.readers is not None:  # they start on the other cores while this one seeds the frontier
+            self.readers_up = started(self.readers)
         archive.upsert_sites(self.db, self.sites.values())
         self._seed()
-        self.readers = reader_processes(self.read_jobs)
+        flusher = asyncio.create_task(self._flush_every())
         try:
             await self._all_sites()
         finally:
+            flusher.cancel()
+            self.commits.flush()
             if self.readers is not None:
                 self.readers.shutdown(cancel_futures=True)
                 self.readers = None
