@@ -68,6 +68,23 @@ def _ole2_kind(data: bytes, hint: str | None) -> str:
     return hint if hint in CONVERT_TO else "doc"
 
 
+def ole2_problem(data: bytes) -> str | None:
+    """Why an OLE2 file cannot be the Word, WPS, Excel or ET document it claims to be (its
+    header or directory unreadable, or no main stream in it); None when it can be.  Asked
+    before LibreOffice is started on it: a launch costs about a second of CPU, and a
+    truncated download or a file of zeros behind an OLE2 signature is common."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(BytesIO(data)) as ole:
+            streams = {"/".join(entry) for entry in ole.listdir()}
+    except Exception as exc:  # noqa: BLE001 - olefile raises OSError, ValueError, struct.error, …
+        return f"not a readable OLE2 file ({type(exc).__name__}: {exc})"
+    if streams & {"WordDocument", "Workbook", "Book"}:
+        return None
+    return "an OLE2 file with no Word or Excel stream in it"
+
+
 def binary_form(data: bytes | str, url: str | None = None, content_type: str | None = None) -> str | None:
     """pdf | docx | xlsx | doc | wps | xls | et for a file report, png | jpeg | gif | bmp |
     tiff for a picture (read by OCR); None for text and HTML."""

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from parsers.binary import CONVERT_TO, binary_form
+from parsers.binary import CONVERT_TO, OLE2_MAGIC, binary_form, ole2_problem
 
 log = logging.getLogger("xxgk.convert")
 TIMEOUT = 120  # seconds for one conversion
@@ -124,6 +124,9 @@ def prepare(data: bytes, url: str | None = None, content_type: str | None = None
     form = binary_form(data, url, content_type)
     if form not in CONVERT_TO:
         return Prepared(data, form)
+    if data.startswith(OLE2_MAGIC) and (broken := ole2_problem(data)):
+        log.warning("cannot convert %s (%s): %s", url or "document", form, broken)
+        return Prepared(data, form, problem=broken)
     try:
         return Prepared(convert(data, form), form, converted=True)
     except RuntimeError as exc:

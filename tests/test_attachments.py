@@ -218,3 +218,25 @@ def test_the_same_document_is_converted_once(monkeypatch):
         results = list(pool.map(lambda _: convert.convert(data, "doc"), range(3)))
     assert len(calls) == 1
     assert len({r for r in results}) == 1 and results[0].startswith(b"PK")
+
+
+@needs_soffice
+def test_a_broken_ole2_file_is_flagged_without_starting_libreoffice(monkeypatch):
+    """A file of zeros behind an OLE2 signature or a download cut in half: olefile cannot
+    read its directory, LibreOffice could not either (it writes nothing for these), so it
+    is not started; the cut that still holds the whole directory is converted as before."""
+    from scraper import convert
+
+    monkeypatch.setattr(convert, "_memo", convert._Memo())
+    started = []
+    real = convert._convert
+    monkeypatch.setattr(convert, "_convert", lambda data, form, timeout: started.append(len(data)) or real(data, form, timeout=timeout))
+    whole = (ATT / "merged-2021.doc").read_bytes()
+    for broken in (whole[:8] + b"\0" * 504, whole[:len(whole) // 2], whole[:len(whole) - 512]):
+        report = convert.parse(broken, url="http://example.test/zn.doc")
+        assert not report.facts and report.error == "needs_conversion"
+        assert any(w.startswith("conversion: ") and "OLE2" in w for w in report.warnings), report.warnings
+    assert started == []
+    report = convert.parse(whole[:len(whole) - 100], url="http://example.test/nb.doc")  # the tail is slack space
+    assert started == [len(whole) - 100] and report.form == "doc"
+    assert report.facts == EXPECTED["merged-2021.doc"]["facts"]
