@@ -18,6 +18,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import NamedTuple
 
@@ -95,8 +96,28 @@ def reader_processes(jobs: int) -> ProcessPoolExecutor | None:
     if jobs <= 1 or "forkserver" not in multiprocessing.get_all_start_methods():
         return None
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["parsers", "scraper.convert", "scraper.adapters", "scraper.crawl"])
+    # lean_imports first: sqlite-utils without pandas, 0.3 s of the fork server's start
+    ctx.set_forkserver_preload(["scraper.lean_imports", "parsers", "scraper.convert", "scraper.adapters",
+                                "scraper.crawl"])
     return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=follow, initargs=(os.getpid(),))
+
+
+def started(pool: ProcessPoolExecutor) -> Future:
+    """Start the pool's workers in a thread of their own; the future is done when they
+    are up.  The first submit to a pool starts the fork server and waits for it to import
+    the parsers (about half a second): done on the event loop, that stalled every host."""
+    done: Future = Future()
+
+    def warm() -> None:
+        try:
+            pool.submit(int).result()
+        except Exception as exc:  # noqa: BLE001 - no processes (a fork limit, a broken fork server): threads
+            done.set_exception(exc if isinstance(exc, BrokenProcessPool) else BrokenProcessPool(repr(exc)))
+        else:
+            done.set_result(None)
+
+    threading.Thread(target=warm, name="xxgk-start-readers", daemon=True).start()
+    return done
 
 
 def follow(owner: int) -> None:

@@ -66,3 +66,39 @@ def test_readers_and_what_a_worker_returns():
     assert parsed is None and found is not None  # a list page: links, no parse
     parsed, found = _read(b"%PDF-1.4 not really", "http://127.0.0.1:9/r.pdf", "application/pdf", "attachment")
     assert found is None and (isinstance(parsed, Exception) or not parsed.is_report)
+
+
+def test_readers_start_in_a_thread_and_a_pool_that_cannot_start_means_threads(tmp_path, monkeypatch):
+    """`started` brings the workers up beside the event loop (their fork server imports the
+    parsers first, which once held every host up for half a second); if they cannot start
+    the crawl reads in threads instead, and the archive is the same."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from scraper import crawl as crawl_module
+    from scraper.parse_pool import started
+
+    pool = reader_processes(2)
+    try:
+        assert started(pool).result(timeout=60) is None
+        assert pool.submit(sum, [1, 2]).result() == 3
+    finally:
+        pool.shutdown()
+
+    def fails(*_):
+        raise OSError("fork: Resource temporarily unavailable")
+
+    broken = reader_processes(2)
+    monkeypatch.setattr(broken, "submit", fails)
+    future = started(broken)
+    assert isinstance(future.exception(timeout=60), BrokenProcessPool)
+    broken.shutdown()
+
+    monkeypatch.setattr(crawl_module, "reader_processes", lambda jobs: broken)
+    with fixture_web() as servers:
+        registry = tmp_path / "sites.toml"
+        registry.write_text(fixture_registry(servers, 0.02, EXPECTED), encoding="utf-8")
+        summary = _crawl(registry, tmp_path / "fallback.db", 2)
+        monkeypatch.undo()
+        reference = _crawl(registry, tmp_path / "thread.db", 1)
+    assert summary.line() == reference.line() and not summary.failed
+    assert _derived(tmp_path / "fallback.db") == _derived(tmp_path / "thread.db")
