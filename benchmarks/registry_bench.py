@@ -1,12 +1,12 @@
 """Memory of a crawl against the size of the registry (issue 16: flat in the number of
 hosts; a 20,000-site registry must not need more than 1 GB).
 
-    .venv/bin/python benchmarks/registry_bench.py [--sites 1000,5000,20000] [--concurrency 64]
+    .venv/bin/python benchmarks/registry_bench.py [--sites 1000,5000,20000] [--concurrency 8] [--timeline]
 
 For each size N, N sites are served on 127.0.0.1, each on its own port (its own host, as
 the crawler keys hosts by host:port), by server processes of this benchmark (asyncio,
 keep-alive, 10,000 ports a process).  Each site is a column page linking one report (a
-small 2021-template fixture report, made distinct per site), and answers robots.txt with
+small 2021-template fixture report, made the report of an agency of its own per site), and answers robots.txt with
 404: three requests, one report parsed and archived per site.  The real `xxgk crawl`
 runs on a fresh archive; its memory is sampled every 0.2 s over the process and its
 children (the parsing workers): the peak of their summed PSS (shared pages counted once),
@@ -57,7 +57,8 @@ def serve(ports: list[int], first_site: int, ready, stop, owner: int) -> None:
         for k, port in enumerate(ports):
             site = first_site + k
             index = _response("200 OK", INDEX.format(n=site).encode())
-            page = _response("200 OK", report + f"<!-- site {site} -->".encode())
+            # each site its own agency, as a registry has it (one report of one agency-year per site)
+            page = _response("200 OK", report.replace("白石乡".encode(), f"第{site}号乡".encode()))
             missing = _response("404 Not Found", b"not found", "text/plain")
 
             async def answer(reader, writer, index=index, page=page, missing=missing) -> None:
@@ -129,7 +130,7 @@ def tree_memory(pid: int) -> tuple[int, int]:
     return pss, rss
 
 
-def crawl(n: int, concurrency: int, tmp: Path) -> dict:
+def crawl(n: int, concurrency: int, tmp: Path, timeline: bool = False) -> dict:
     ports = free_ports(n)
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
@@ -148,6 +149,7 @@ def crawl(n: int, concurrency: int, tmp: Path) -> dict:
         f"delay = 0.05\n\n" for k, port in enumerate(ports)), encoding="utf-8")
     db = tmp / f"archive-{n}.db"
     peak = {"pss": 0, "rss": 0, "at": 0.0}
+    samples: list[tuple[float, int, int]] = []
     t0 = time.monotonic()
     proc = subprocess.Popen([XXGK, "crawl", "--db", str(db), "--registry", str(registry),
                              "--concurrency", str(concurrency), "--retries", "0"],
@@ -157,6 +159,7 @@ def crawl(n: int, concurrency: int, tmp: Path) -> dict:
     def sample() -> None:
         while not done.is_set():
             pss, rss = tree_memory(proc.pid)
+            samples.append((time.monotonic() - t0, pss, rss))
             if pss > peak["pss"]:
                 peak["pss"], peak["at"] = pss, time.monotonic() - t0
             peak["rss"] = max(peak["rss"], rss)
@@ -168,6 +171,10 @@ def crawl(n: int, concurrency: int, tmp: Path) -> dict:
     done.set()
     sampler.join()
     wall = time.monotonic() - t0
+    if timeline:  # the tree's PSS and the crawl process's RSS at each tenth of the run
+        marks = [next((x for x in samples if x[0] >= wall * k / 10), samples[-1]) for k in range(11)]
+        print("  timeline (s, tree PSS MB, crawl RSS MB): " + ", ".join(
+            f"{t:.0f} {pss / 1024:.0f} {rss / 1024:.0f}" for t, pss, rss in marks), flush=True)
     stop.set()
     for p, _ in procs:
         p.join(10)
@@ -186,6 +193,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sites", default="1000,5000,20000", help="registry sizes, comma-separated")
     ap.add_argument("--concurrency", type=int, default=8, help="requests in flight overall (the crawl's default)")
+    ap.add_argument("--timeline", action="store_true", help="print memory at each tenth of every run")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sites.split(",")]
     print(f"{'sites':>7} {'captures':>8} {'reports':>7} {'seconds':>8} {'peak MB (tree PSS)':>19} {'at':>4} "
@@ -193,7 +201,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            r = crawl(n, args.concurrency, Path(tmp))
+            r = crawl(n, args.concurrency, Path(tmp), args.timeline)
             results.append((n, r))
             print(f"{n:>7} {r['captures']:>8} {r['reports']:>7} {r['wall']:>8.1f} {r['pss_mb']:>19.0f} "
                   f"{r['peak_at']:>4.0%} {r['rss_mb']:>12.0f}  {r['summary']}", flush=True)

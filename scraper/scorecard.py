@@ -490,6 +490,9 @@ def stable(card: Card, ev: Evidence) -> Grade:
     return Grade(PASS, "one version archived; no figure changed")
 
 
+COPIES_NAMED = 10  # copies a `single` detail names: a report carried by hundreds of sites stays one line
+
+
 def single(card: Card, ev: Evidence) -> Grade:
     if card.report is None:
         return _no_report(card)
@@ -508,7 +511,9 @@ def single(card: Card, ev: Evidence) -> Grade:
                           + (f" and {len(diff) - 5} more" if len(diff) > 5 else ""))
     if differ:
         return Grade(FAIL, "; ".join(differ))
-    return Grade(PASS, f"{len(urls)} copies with the same figures: " + ", ".join(sorted(u or "" for u in urls)))
+    named = sorted(u or "" for u in urls)
+    return Grade(PASS, f"{len(urls)} copies with the same figures: " + ", ".join(named[:COPIES_NAMED])
+                 + (f" and {len(named) - COPIES_NAMED} more" if len(named) > COPIES_NAMED else ""))
 
 
 def kept(card: Card, ev: Evidence) -> Grade:

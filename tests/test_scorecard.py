@@ -541,3 +541,19 @@ def test_served_by_xxgk_serve(demo_archive, tmp_path):
         meta = get(base, "/-/metadata.json")
         chart = meta["plugins"]["xxgk-charts"]["scorecard_by_year"]
         assert chart["transform"][0]["fold"] == points
+
+
+def test_a_report_carried_by_many_sites_is_named_in_one_short_line():
+    """`single` names the first COPIES_NAMED copies and counts the rest (a report mirrored
+    on 5,000 sites once made a 200 KB cell and held the end of a crawl for seconds)."""
+    from types import SimpleNamespace
+
+    copies = [SimpleNamespace(id=i, current=1, source_url=f"http://site{i:02d}.example/nb.html") for i in range(12)]
+    card = SimpleNamespace(report=copies[0], reports=copies)
+    same = {"applications.new_received.total": 3}
+    ev = SimpleNamespace(state=lambda r: None, facts=lambda report_id: same)
+    grade = scorecard.single(card, ev)
+    assert grade.result == "pass"
+    assert grade.reason.startswith("12 copies with the same figures: http://site00.example/nb.html, ")
+    assert grade.reason.count("http://") == scorecard.COPIES_NAMED == 10
+    assert grade.reason.endswith("http://site09.example/nb.html and 2 more")
