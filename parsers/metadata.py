@@ -101,11 +101,17 @@ def find_title(lines: list[str], meta: dict[str, str], html_title: str | None,
     for part in parts:
         if is_report_title(part) and _YEAR_IN_TITLE.search(part):
             return part
-    shown = [normalize_keep_spaces(ln) for ln in lines[:200] if ln][:80]
-    for i, clean in enumerate(shown):
+    shown: list[str] = []  # the first 80 non-empty lines, normalized as they are reached (most pages: a few)
+    for line in lines[:200]:
+        if not line:
+            continue
+        clean = normalize_keep_spaces(line)
         if 6 <= len(clean) <= 80 and is_report_title(clean) and _YEAR_IN_TITLE.search(clean) \
                 and "。" not in clean and "根据" not in clean and "现将" not in clean:
-            return _joined_title(shown[max(0, i - 2):i], clean)
+            return _joined_title(shown[-2:], clean)
+        shown.append(clean)
+        if len(shown) == 80:
+            break
     for part in parts:
         if is_report_title(part):
             return part
