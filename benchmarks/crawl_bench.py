@@ -165,10 +165,11 @@ def main() -> None:
     except ImportError:
         sys.exit("scrapy is not installed: .venv/bin/pip install -e '.[bench]'")
 
-    from reparse_bench import compile_bytecode
     from webserver import FIXTURE_WEB, fixture_registry, fixture_web
 
-    compile_bytecode()  # as an installed package has it (PYTHONDONTWRITEBYTECODE is set on these machines)
+    # bytecode, as an installed package has it (PYTHONDONTWRITEBYTECODE is set on these
+    # machines); in a child, so this process (forked for every crawler) stays small
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "parsers", "scraper"], cwd=ROOT, check=True)
 
     expected = json.loads((FIXTURE_WEB / "expected.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp, fixture_web(latency=args.latency, copies=args.copies) as servers:
