@@ -339,10 +339,12 @@ class Crawl:
             try:
                 await asyncio.wrap_future(self.readers_up)  # no waiting on the loop while they start
                 return await asyncio.get_running_loop().run_in_executor(self.readers, _read, *args)
-            except BrokenProcessPool:  # a worker died (a parser crash below Python): threads from here on
-                log.error("a reader process died on %s; reading in threads for the rest of the run", resp.url)
-                self.readers.shutdown(wait=False, cancel_futures=True)
-                self.readers = None
+            except BrokenProcessPool as exc:  # a worker died (a parser crash below Python), or none could
+                readers, self.readers = self.readers, None  # start: threads from here on (other reads wait here too)
+                if readers is not None:
+                    log.error("reader processes unusable at %s (%s); reading in threads for the rest of the run",
+                              resp.url, exc)
+                    readers.shutdown(wait=False, cancel_futures=True)
         return await asyncio.to_thread(_read, *args)
 
     def _handle(self, site: Site, resp: Response, role: str, depth: int, capture_id: int, parsed,
