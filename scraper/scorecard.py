@@ -46,6 +46,7 @@ CORRECTION = re.compile(r"更正|修订")
 _LEGACY_DISAGREES = re.compile(r"^(legacy\.\S+): the text says (.+), the table (.+) \(table kept\)$")
 WRITE_BATCH = 500
 SITES_AT_ONCE = 2000  # a crawl's sites graded together (about 17 KB of memory a site while graded)
+AGENCIES_AT_ONCE = 1000  # agencies a full recompute grades together (about 40 KB an agency of 10 years while graded)
 
 
 # --- the rubric ---------------------------------------------------------------------
@@ -596,24 +597,22 @@ def _cards(db: sqlite_utils.Database, reports: list[ReportRow], images: list[dic
 
 def compute(db: sqlite_utils.Database, *, sites: list[str] | None = None, today: date | None = None,
             found: dict[str, list[dict]] | None = None, rubric: Rubric | None = None,
+            keys: set[tuple[int | None, str]] | None = None, shared: "Shared | None" = None,
             ) -> tuple[list[dict], set[tuple[int | None, str]] | None]:
-    """The scorecard rows of every agency (or of those a crawl of `sites` touched), and the
-    agency keys covered (None: all).  `found`: cross-report findings already computed."""
+    """The scorecard rows of every agency (or of those a crawl of `sites` touched, or of
+    the agency `keys` given), and the agency keys covered (None: all).  `found`: cross-report
+    findings already computed; `shared`: what every chunk of a full recompute reads alike."""
     rubric = rubric or load_rubric()
     today = today or date.today()
-    keys = _keys_of_sites(db, sites) if sites is not None else None
+    if sites is not None:
+        keys = _keys_of_sites(db, sites)
     reports = _reports(db, keys)
-    resolver = Resolver.from_db(db)
-    images = [d for d in _images(db, resolver) if keys is None or d["key"] in keys]
+    shared = shared or Shared.read(db, found)
+    images = [d for d in shared.images if keys is None or d["key"] in keys]
     cards, by_agency = _cards(db, reports, images, today)
     graded = [c.report.id for c in cards if c.report]
-    found = found if found is not None else crosschecks(db)
-    cross: dict[tuple[int, int], list[tuple[str, dict]]] = {}
-    for rule in ("applications.carry_link", "active.in_force_flow", "legacy.cumulative_flow"):
-        for f in found.get(rule, []):
-            cross.setdefault((f["agency_id"], f["year"]), []).append((rule, f))
-    ev = Evidence(db, today, _checks(db, graded if keys is not None else None), cross, _states(db), _columns(db),
-                  by_agency)
+    ev = Evidence(db, today, _checks(db, graded if keys is not None else None), shared.cross, shared.states,
+                  shared.columns, by_agency)
     rows = []
     for card in cards:
         grades = {p.point: POINTS[p.point](card, ev) for p in rubric.points}
@@ -627,6 +626,34 @@ def compute(db: sqlite_utils.Database, *, sites: list[str] | None = None, today:
             row[name], row[f"{name}_reason"] = g.result, g.reason
         rows.append(row)
     return rows, keys
+
+
+@dataclass
+class Shared:
+    """What grading any agency reads from the whole archive: read once for all the chunks
+    of a full recompute (the crawl states are the biggest: one entry per report URL)."""
+    cross: dict[tuple[int, int], list[tuple[str, dict]]]
+    states: dict[str, tuple[str, str | None]]
+    columns: dict[str, Column]
+    images: list[dict]
+
+    @classmethod
+    def read(cls, db: sqlite_utils.Database, found: dict[str, list[dict]] | None = None) -> "Shared":
+        found = found if found is not None else crosschecks(db)
+        cross: dict[tuple[int, int], list[tuple[str, dict]]] = {}
+        for rule in ("applications.carry_link", "active.in_force_flow", "legacy.cumulative_flow"):
+            for f in found.get(rule, []):
+                cross.setdefault((f["agency_id"], f["year"]), []).append((rule, f))
+        return cls(cross, _states(db), _columns(db), _images(db, Resolver.from_db(db)))
+
+
+def _all_keys(db: sqlite_utils.Database, images: list[dict]) -> list[tuple[int | None, str]]:
+    """Every agency a full recompute grades (those with a dated report or a picture of
+    one), agencies of the registry first, in a stable order."""
+    keys = set(db.execute("SELECT DISTINCT agency_id, CASE WHEN agency_id IS NULL THEN agency ELSE '' END "
+                          "FROM reports WHERE year IS NOT NULL AND agency IS NOT NULL"))
+    keys |= {d["key"] for d in images}
+    return sorted(keys, key=lambda k: (k[0] is None, k[0] or 0, k[1]))
 
 
 def row_columns(rubric: Rubric) -> list[str]:
@@ -652,15 +679,41 @@ def refresh(db: sqlite_utils.Database, *, sites: list[str] | None = None, today:
         for chunk in _batches(sites, SITES_AT_ONCE):
             totals.update(refresh(db, sites=chunk, today=today, found=found))
         return dict(totals)
+    if sites is None:
+        return _refresh_all(db, today=today, found=found)
+    return _refresh(db, sites=sites, today=today, found=found)
+
+
+def _refresh_all(db: sqlite_utils.Database, *, today: date | None,
+                 found: dict[str, list[dict]] | None) -> dict[str, int]:
+    """Every agency, AGENCIES_AT_ONCE at a time (all years of an agency in one chunk, as
+    its points read them), then the rows of agencies with nothing left to grade."""
+    shared = Shared.read(db, found)
+    keys = _all_keys(db, shared.images)
+    totals: Counter[str] = Counter({"graded": 0, "changed": 0, "removed": 0})
+    for chunk in _batches(keys, AGENCIES_AT_ONCE):
+        totals.update(_refresh(db, keys=set(chunk), today=today, shared=shared))
+    wanted = set(keys)
+    stale = [i for i, agency_id, agency in db.execute("SELECT id, agency_id, agency FROM scorecard")
+             if (agency_id, "" if agency_id is not None else agency) not in wanted]
+    for batch in _batches(stale, WRITE_BATCH):
+        with archive.transaction(db):
+            db.conn.executemany("DELETE FROM scorecard WHERE id = ?", [(i,) for i in batch])
+    totals["removed"] += len(stale)
+    return dict(totals)
+
+
+def _refresh(db: sqlite_utils.Database, *, sites: list[str] | None = None,
+             keys: set[tuple[int | None, str]] | None = None, today: date | None,
+             found: dict[str, list[dict]] | None = None, shared: Shared | None = None) -> dict[str, int]:
+    """Grade the agencies of `sites` (or the agency `keys`) and write what changed."""
     rubric = load_rubric()
-    rows, keys = compute(db, sites=sites, today=today, found=found, rubric=rubric)
+    rows, keys = compute(db, sites=sites, keys=keys, today=today, found=found, rubric=rubric, shared=shared)
     _write_rubric(db, rubric)
     columns = row_columns(rubric)
-    where, params = "", []
-    if keys is not None:
-        where = ("WHERE agency_id IN (SELECT value FROM json_each(?)) OR (agency_id IS NULL AND agency IN "
-                 "(SELECT value FROM json_each(?)))")
-        params = [_json_ids(k[0] for k in keys), json.dumps(sorted({k[1] for k in keys if k[0] is None}))]
+    where = ("WHERE agency_id IN (SELECT value FROM json_each(?)) OR (agency_id IS NULL AND agency IN "
+             "(SELECT value FROM json_each(?)))")
+    params = [_json_ids(k[0] for k in keys), json.dumps(sorted({k[1] for k in keys if k[0] is None}))]
     existing = {(row[1], row[2]): row for row in
                 db.execute(f"SELECT id, {', '.join(columns)} FROM scorecard {where}", params)}
     changed = [r for r in rows if existing.get((r["agency"], r["year"]), (None,))[1:] != tuple(r.values())]
@@ -677,10 +730,7 @@ def refresh(db: sqlite_utils.Database, *, sites: list[str] | None = None, today:
                     db.execute(f"UPDATE scorecard SET {', '.join(f'{c} = ?' for c in values)} WHERE id = ?",
                                [*values.values(), old[0]])
     wanted = {(r["agency"], r["year"]) for r in rows}
-    if keys is None:  # every row not recomputed is stale (a name re-resolved, a report deleted)
-        stale = [i for i, a, y in db.execute("SELECT id, agency, year FROM scorecard") if (a, y) not in wanted]
-    else:
-        stale = [old[0] for k, old in existing.items() if k not in wanted]
+    stale = [old[0] for k, old in existing.items() if k not in wanted]  # a year or name these agencies no longer have
     for batch in _batches(stale, WRITE_BATCH):
         with archive.transaction(db):
             db.conn.executemany("DELETE FROM scorecard WHERE id = ?", [(i,) for i in batch])

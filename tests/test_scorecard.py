@@ -409,6 +409,44 @@ def test_a_crawl_of_many_sites_is_graded_in_chunks_alike(graded, tmp_path, monke
         {k: {c: v for c, v in r.items() if c != "computed_at"} for k, r in rows.items()}
 
 
+def test_a_full_recompute_grades_the_agencies_in_chunks_alike(graded, tmp_path, monkeypatch):
+    """`xxgk check` grades AGENCIES_AT_ONCE agencies at a time (every year of an agency in
+    one chunk): the rows are the ones grading them all together gives, and rows of an
+    agency that no longer has a report go (its reports re-parsed as no report)."""
+    path, _, rows = graded
+    copy = tmp_path / "archive.db"
+    shutil.copy(path, copy)
+    db = archive.open_archive(copy)
+    with db.conn:
+        db.execute("DELETE FROM scorecard")
+    chunks = []
+    real_compute = scorecard.compute
+
+    def compute(db, *, keys=None, **kw):
+        chunks.append(sorted(keys, key=str))
+        return real_compute(db, keys=keys, **kw)
+
+    monkeypatch.setattr(scorecard, "AGENCIES_AT_ONCE", 2)
+    monkeypatch.setattr(scorecard, "compute", compute)
+    stats = scorecard.refresh(db, today=TODAY)
+    agencies = set(db.execute("SELECT DISTINCT agency_id, CASE WHEN agency_id IS NULL THEN agency ELSE '' END "
+                              "FROM scorecard"))
+    assert len(agencies) >= 5 and [len(c) for c in chunks] == [2] * (len(agencies) // 2) + [1] * (len(agencies) % 2)
+    assert {k for c in chunks for k in c} == agencies
+    assert stats == {"graded": len(rows), "changed": len(rows), "removed": 0}
+    again = {(r["agency"], r["year"]): r for r in scorecard.read(db)}
+    assert {k: {c: v for c, v in r.items() if c != "computed_at"} for k, r in again.items()} == \
+        {k: {c: v for c, v in r.items() if c != "computed_at"} for k, r in rows.items()}
+    with db.conn:
+        for (cid,) in db.execute("SELECT capture_id FROM reports WHERE agency = '南屏县城关镇人民政府'").fetchall():
+            archive.delete_reports_of_capture(db, cid)
+    gone = db.execute("SELECT count(*) FROM scorecard WHERE agency = '南屏县城关镇人民政府'").fetchone()[0]
+    assert gone > 0
+    assert scorecard.refresh(db, today=TODAY)["removed"] == gone
+    assert db.execute("SELECT count(*) FROM scorecard WHERE agency = '南屏县城关镇人民政府'").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM scorecard").fetchone()[0] == len(rows) - gone
+
+
 def test_xxgk_scorecard_json_csv_table_and_filters(graded):
     path, _, rows = graded
     run = CliRunner().invoke
