@@ -674,10 +674,10 @@ def refresh(db: sqlite_utils.Database, *, sites: list[str] | None = None, today:
     touched) and write what changed, in short transactions: rows are replaced in place,
     and the rows of agency-years that no longer exist are deleted last."""
     if sites is not None and len(sites) > SITES_AT_ONCE:  # memory in proportion to a chunk, not the crawl
-        found = found if found is not None else crosschecks(db)
+        shared = Shared.read(db, found)
         totals: Counter[str] = Counter()
         for chunk in _batches(sites, SITES_AT_ONCE):
-            totals.update(refresh(db, sites=chunk, today=today, found=found))
+            totals.update(_refresh(db, sites=chunk, today=today, shared=shared))
         return dict(totals)
     if sites is None:
         return _refresh_all(db, today=today, found=found)
