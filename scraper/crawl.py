@@ -464,13 +464,15 @@ class Crawl:
         self.readers = reader_processes(self.read_jobs)
         if self.readers is not None:  # they start on the other cores while this one seeds the frontier
             self.readers_up = started(self.readers)
-        archive.upsert_sites(self.db, self.sites.values())
-        self._seed()
-        flusher = asyncio.create_task(self._flush_every())
+        flusher = None
         try:
+            archive.upsert_sites(self.db, self.sites.values())
+            self._seed()
+            flusher = asyncio.create_task(self._flush_every())
             await self._all_sites()
         finally:
-            flusher.cancel()
+            if flusher is not None:
+                flusher.cancel()
             self.commits.flush()
             if self.readers is not None:
                 self.readers.shutdown(cancel_futures=True)
