@@ -81,9 +81,15 @@ def upsert_sites(db: sqlite_utils.Database, sites: Iterable) -> None:
     agencies.assign_all(db)
 
 
-def store_body(db: sqlite_utils.Database, sha256: str, data: bytes) -> None:
+def pack(data: bytes) -> bytes:
+    """A body as `bodies` keeps it (zlib)."""
+    return zlib.compress(data, 6)
+
+
+def store_body(db: sqlite_utils.Database, sha256: str, data: bytes, packed: bytes | None = None) -> None:
+    """`packed`: `pack(data)`, when a worker compressed it already."""
     db.execute("INSERT OR IGNORE INTO bodies (sha256, size, compression, data) VALUES (?, ?, 'zlib', ?)",
-               [sha256, len(data), zlib.compress(data, 6)])
+               [sha256, len(data), packed if packed is not None else pack(data)])
 
 
 def body(db: sqlite_utils.Database, sha256: str) -> bytes | None:
@@ -98,11 +104,11 @@ def capture_body(db: sqlite_utils.Database, capture_id: int) -> bytes | None:
     return body(db, row[0]) if row and row[0] else None
 
 
-def add_capture(db: sqlite_utils.Database, record: dict, data: bytes | None) -> int:
+def add_capture(db: sqlite_utils.Database, record: dict, data: bytes | None, packed: bytes | None = None) -> int:
     """Archive one response (body first, then its row) in one transaction."""
     with transaction(db):
         if data is not None and record.get("sha256"):
-            store_body(db, record["sha256"], data)
+            store_body(db, record["sha256"], data, packed)
         cur = db.execute(
             "INSERT INTO captures (" + ", ".join(record) + ") VALUES (" + ", ".join("?" * len(record)) + ")",
             list(record.values()))

@@ -28,11 +28,12 @@ from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, NamedTuple
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from parsers import Report
 from parsers.decode import decode
 
 from . import archive, scorecard
@@ -91,24 +92,37 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _read(body: bytes, url: str, content_type: str | None, role: str) -> tuple[object, object]:
+class Reading(NamedTuple):
+    """What `_read` prepares for the one process that writes."""
+    parsed: object  # the Report of a report or attachment, or the exception its parser raised
+    found: object  # the links of a list or report page (Found), or the exception raised reading them
+    cells: list[tuple] | None  # a report page's `archive.fact_cells` (its provenance), computed here
+    packed: bytes  # the body as the archive stores it (zlib), compressed here
+
+
+def _read(body: bytes, url: str, content_type: str | None, role: str) -> Reading:
     """What the crawl reads from a new body, away from the event loop (a worker process
     when there are cores for it): the parse of a report or attachment (a crash turned
-    into a value) and the links of a list or report page (an exception is returned, and
-    raised where the links are used, as if they had been read there)."""
-    parsed = found = None
+    into a value), the links of a list or report page (an exception is returned, and
+    raised where the links are used, as if they had been read there), and what the writer
+    would otherwise compute itself: a report page's fact cells (its provenance then
+    travels in them, not as objects) and the compressed body."""
+    parsed = found = cells = None
     if role in ("report", "attachment"):
         try:
             parsed = parse_document(body, url, content_type)  # DOC/WPS/XLS converted first
         except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the capture
             log.exception("parser crashed on %s", url)
             parsed = exc
+    if role == "report" and isinstance(parsed, Report) and parsed.is_report:
+        cells = archive.fact_cells(parsed)
+        parsed.found = {}  # in the cells; an attachment merged later reads the page again
     if role == "list" or (role == "report" and b"<" in body[:4096]):
         try:
             found = discover(url, decode(body, content_type).text)
         except Exception as exc:  # noqa: BLE001 - raised again in _handle
             found = exc
-    return parsed, found
+    return Reading(parsed, found, cells, archive.pack(body))
 
 
 class Crawl:
@@ -217,7 +231,7 @@ class Crawl:
 
     # -- archive
     def _archive(self, site_id: str, role: str, resp: Response, parent_id: int | None,
-                 store_body: bool) -> int:
+                 store_body: bool, packed: bytes | None = None) -> int:
         record = {
             "site_id": site_id, "url": resp.url, "role": role, "parent_id": parent_id,
             "fetched_at": _iso(resp.fetched_at), "status": resp.status,
@@ -228,7 +242,7 @@ class Crawl:
             "error": resp.error, "blocked": resp.blocked, "elapsed_ms": resp.elapsed_ms,
             "run_id": self.run_id,
         }
-        return archive.add_capture(self.db, record, resp.body if store_body else None)
+        return archive.add_capture(self.db, record, resp.body if store_body else None, packed)
 
     def _fail(self, site_id: str, url: str, why: str) -> None:
         self.summary.failed += 1
@@ -242,9 +256,9 @@ class Crawl:
         old_sha = self._previous(final.url)[2] if final is not None else None
         fresh = (final is not None and final.status == 200 and final.body is not None and not final.error
                  and not final.blocked and final.sha256 != old_sha)
-        parsed = found = None
+        reading = None
         if fresh and role in ("report", "attachment", "list"):
-            parsed, found = await self._read(final, role)
+            reading = await self._read(final, role)
         # from here on no await: this URL's whole outcome is one unit (a savepoint of the batch)
         with self.commits.unit():
             for r in result.robots:
@@ -257,11 +271,12 @@ class Crawl:
             capture_id = None
             for resp in result.responses:
                 unchanged = resp.body is not None and resp.sha256 == self._previous(resp.url)[2]
-                capture_id = self._archive(site.id, role, resp, parent_id, resp.body is not None and not unchanged)
+                capture_id = self._archive(site.id, role, resp, parent_id, resp.body is not None and not unchanged,
+                                           reading.packed if reading is not None and resp is final else None)
             state = self._outcome(site, url, result)
             if state == "done" and fresh:
                 self.summary.fetched += 1
-                self._handle(site, final, role, depth, capture_id, parsed, found)
+                self._handle(site, final, role, depth, capture_id, reading or Reading(None, None, None, b""))
             elif state == "done" and final is not None and final.status in (200, 304):
                 self.summary.not_modified += 1
             self.db.execute("UPDATE frontier SET state = ?, attempts = attempts + 1, last_capture_id = ?, "
@@ -332,7 +347,7 @@ class Crawl:
         self.db.execute("UPDATE frontier SET dead_since = ?, dead_answers = ?, next_try = ? WHERE url = ?",
                         [since, answers, due.isoformat(), url])
 
-    async def _read(self, resp: Response, role: str) -> tuple[object, object]:
+    async def _read(self, resp: Response, role: str) -> Reading:
         """`_read` in a worker process (or thread), while the other hosts' requests go on."""
         args = (resp.body or b"", resp.url, resp.content_type, role)
         if self.readers is not None:
@@ -347,11 +362,12 @@ class Crawl:
                     readers.shutdown(wait=False, cancel_futures=True)
         return await asyncio.to_thread(_read, *args)
 
-    def _handle(self, site: Site, resp: Response, role: str, depth: int, capture_id: int, parsed,
-                found=None) -> None:
+    def _handle(self, site: Site, resp: Response, role: str, depth: int, capture_id: int,
+                reading: Reading) -> None:
         """Follow a new body's links (lists: reports and pages; reports: attachments) and
-        save what was parsed; called inside the URL's transaction.  `found`: the links,
-        when `_read` found them already."""
+        save what was parsed; called inside the URL's unit.  `reading`: what `_read` made
+        of the body (its links, when it found them already)."""
+        parsed, found = reading.parsed, reading.found
         if role == "attachment":  # merged into its page's report, or a report of its own
             if save_attachment(self.db, site.id, capture_id, parsed) == "new":
                 self.summary.new_reports += 1
@@ -359,7 +375,7 @@ class Crawl:
         body = resp.body or b""
         is_report = False
         if role == "report":
-            is_report = self._save(site, resp, capture_id, parsed)
+            is_report = self._save(site, resp, capture_id, parsed, reading.cells)
             if b"<" not in body[:4096]:
                 return
         if found is None:
@@ -389,7 +405,7 @@ class Crawl:
     def _on_site(self, url: str) -> bool:
         return self.fetcher.permitted(url) is None
 
-    def _save(self, site: Site, resp: Response, capture_id: int, report) -> bool:
+    def _save(self, site: Site, resp: Response, capture_id: int, report, cells: list[tuple] | None) -> bool:
         """Store a parsed report (or why the page is not one); True if it was a report."""
         if isinstance(report, Exception) or report is None:
             archive.record_document(self.db, capture_id, resp.url, f"parser error: {report}"[:300])
@@ -400,7 +416,7 @@ class Crawl:
                                     report.title)
             return False
         existed = self.db.execute("SELECT 1 FROM reports WHERE source_url = ? LIMIT 1", [resp.url]).fetchone()
-        archive.save_report(self.db, report, site_id=site.id, capture_id=capture_id, sha256=resp.sha256)
+        archive.save_report(self.db, report, site_id=site.id, capture_id=capture_id, sha256=resp.sha256, cells=cells)
         if existed:
             self.summary.changed += 1
         else:

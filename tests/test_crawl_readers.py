@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import zlib
+
+import parsers
 
 from scraper import archive
 from scraper.crawl import _read, crawl
@@ -58,14 +61,22 @@ def test_reading_in_processes_writes_what_a_thread_writes(tmp_path):
 def test_readers_and_what_a_worker_returns():
     assert reader_processes(1) is None  # one job: a thread of the crawl
     pool = reader_processes(2)
+    page = (FIXTURE_WEB / "hekou" / "xxgk" / "ndbg" / "2021" / "4501.html").read_bytes()
     try:
-        parsed, found = pool.submit(_read, b"<html><body><a href='/a.html'>2021\xe5\xb9\xb4\xe6\x8a\xa5\xe5\x91\x8a</a>"
-                                    b"</body></html>", "http://127.0.0.1:9/list.html", "text/html", "list").result()
+        listed = pool.submit(_read, b"<html><body><a href='/a.html'>2021\xe5\xb9\xb4\xe6\x8a\xa5\xe5\x91\x8a</a>"
+                             b"</body></html>", "http://127.0.0.1:9/list.html", "text/html", "list").result()
+        report = pool.submit(_read, page, "http://127.0.0.1:9/xxgk/ndbg/2021/4501.html", "text/html", "report").result()
     finally:
         pool.shutdown()
-    assert parsed is None and found is not None  # a list page: links, no parse
-    parsed, found = _read(b"%PDF-1.4 not really", "http://127.0.0.1:9/r.pdf", "application/pdf", "attachment")
-    assert found is None and (isinstance(parsed, Exception) or not parsed.is_report)
+    assert listed.parsed is None and listed.found is not None and listed.cells is None  # a list page: links, no parse
+    # a report page: its fact cells (provenance included) made by the worker, the objects not sent back,
+    # and the body compressed as the archive keeps it
+    alone = parsers.parse(page, url="http://127.0.0.1:9/xxgk/ndbg/2021/4501.html")
+    assert report.parsed.is_report and report.parsed.found == {} and report.parsed.facts == alone.facts
+    assert report.cells == archive.fact_cells(alone) and len(report.cells) > 150
+    assert zlib.decompress(report.packed) == page
+    pdf = _read(b"%PDF-1.4 not really", "http://127.0.0.1:9/r.pdf", "application/pdf", "attachment")
+    assert pdf.found is None and pdf.cells is None and (isinstance(pdf.parsed, Exception) or not pdf.parsed.is_report)
 
 
 def test_readers_start_in_a_thread_and_a_pool_that_cannot_start_means_threads(tmp_path, monkeypatch):
