@@ -99,7 +99,21 @@ def reader_processes(jobs: int) -> ProcessPoolExecutor | None:
     # lean_imports first: sqlite-utils without pandas, 0.3 s of the fork server's start
     ctx.set_forkserver_preload(["scraper.lean_imports", "parsers", "scraper.convert", "scraper.adapters",
                                 "scraper.crawl"])
-    return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=follow, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_reader_start, initargs=(os.getpid(),))
+
+
+READER_NICENESS = 10  # below the crawl's own process, whose event loop times every request
+
+
+def _reader_start(owner: int) -> None:
+    """A crawl's reader process: ends with the crawl, and yields the CPU to it.  The crawl
+    process is the one that keeps each host's requests on time; when the cores are short,
+    parsing (throughput, with a queue in front of it) waits a little rather than every host."""
+    follow(owner)
+    try:
+        os.nice(READER_NICENESS)
+    except OSError:  # not allowed here: parse at the same priority
+        pass
 
 
 def started(pool: ProcessPoolExecutor) -> Future:

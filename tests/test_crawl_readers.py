@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import zlib
 
@@ -13,7 +14,7 @@ import parsers
 from scraper import archive
 from scraper.crawl import _read, crawl
 from scraper.fetch import Fetcher
-from scraper.parse_pool import reader_processes
+from scraper.parse_pool import READER_NICENESS, reader_processes
 from scraper.registry import load_registry
 from webserver import FIXTURE_WEB, fixture_registry, fixture_web
 
@@ -66,8 +67,11 @@ def test_readers_and_what_a_worker_returns():
         listed = pool.submit(_read, b"<html><body><a href='/a.html'>2021\xe5\xb9\xb4\xe6\x8a\xa5\xe5\x91\x8a</a>"
                              b"</body></html>", "http://127.0.0.1:9/list.html", "text/html", "list").result()
         report = pool.submit(_read, page, "http://127.0.0.1:9/xxgk/ndbg/2021/4501.html", "text/html", "report").result()
+        niceness = pool.submit(os.nice, 0).result()
     finally:
         pool.shutdown()
+    # the readers yield the cores to the crawl process, whose event loop times every request
+    assert niceness == min(19, os.nice(0) + READER_NICENESS)
     assert listed.parsed is None and listed.found is not None and listed.cells is None  # a list page: links, no parse
     # a report page: its fact cells (provenance included) made by the worker, the objects not sent back,
     # and the body compressed as the archive keeps it
