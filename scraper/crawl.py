@@ -4,8 +4,8 @@ State lives in the archive (`frontier`), so a killed crawl resumes where it stop
 Everything one URL produces (its robots.txt and HTTP responses, the parsed report, the
 links found, its frontier state) is written as one unit after the fetch, a savepoint of a
 batch committed every `COMMIT_EVERY` seconds (`group_commit`), so a kill leaves either all
-of it or none: nothing lost, nothing twice.  Every response is
-archived, errors and redirects included.  Unchanged pages (304, or the same sha256 as
+of it or none: nothing lost, nothing twice.  Every response is archived, errors and
+redirects included.  Unchanged pages (304, or the same sha256 as
 the last capture) store no new body and are not parsed again.
 
 Frontier states: pending → done | failed | disallowed (robots.txt) | deferred (the host

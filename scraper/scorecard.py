@@ -190,6 +190,11 @@ def _json_ids(values: Iterable) -> str:
     return json.dumps(sorted({v for v in values if v is not None}))
 
 
+def agency_key(agency_id: int | None, agency: str) -> tuple[int | None, str]:
+    """How an agency is told apart: its registry id, or its name when it resolves to none."""
+    return (agency_id, "" if agency_id is not None else agency)
+
+
 def _keys_of_sites(db: sqlite_utils.Database, sites: list[str]) -> set[tuple[int | None, str]]:
     """The agencies a crawl of these sites touched: the sites' own bodies and every
     agency with a report found on them."""
@@ -276,7 +281,7 @@ def _images(db: sqlite_utils.Database, resolver: Resolver) -> list[dict]:
         if not agency or not year:
             continue
         agency_id = resolver.resolve(agency)
-        out.append({"key": (agency_id, "" if agency_id is not None else agency), "agency": agency, "year": year,
+        out.append({"key": agency_key(agency_id, agency), "agency": agency, "year": year,
                     "url": url, "title": title, "site_id": site_id, "captured_at": fetched_at,
                     "capture_id": capture_id, "published": find_published([], {}, url)})
     return out
@@ -558,7 +563,7 @@ def _cards(db: sqlite_utils.Database, reports: list[ReportRow], images: list[dic
     site_region = dict(db.execute("SELECT id, region FROM sites").fetchall())
     by_agency: dict[tuple[int | None, str], dict[int, list[ReportRow]]] = {}
     for r in reports:
-        key = (r.agency_id, "" if r.agency_id is not None else r.agency)
+        key = agency_key(r.agency_id, r.agency)
         by_agency.setdefault(key, {}).setdefault(r.year, []).append(r)
     shots: dict[tuple, dict[int, list[dict]]] = {}
     for d in images:
@@ -695,10 +700,8 @@ def _refresh_all(db: sqlite_utils.Database, *, today: date | None,
         totals.update(_refresh(db, keys=set(chunk), today=today, shared=shared))
     wanted = set(keys)
     stale = [i for i, agency_id, agency in db.execute("SELECT id, agency_id, agency FROM scorecard")
-             if (agency_id, "" if agency_id is not None else agency) not in wanted]
-    for batch in _batches(stale, WRITE_BATCH):
-        with archive.transaction(db):
-            db.conn.executemany("DELETE FROM scorecard WHERE id = ?", [(i,) for i in batch])
+             if agency_key(agency_id, agency) not in wanted]
+    _delete_rows(db, stale)
     totals["removed"] += len(stale)
     return dict(totals)
 
@@ -731,10 +734,15 @@ def _refresh(db: sqlite_utils.Database, *, sites: list[str] | None = None,
                                [*values.values(), old[0]])
     wanted = {(r["agency"], r["year"]) for r in rows}
     stale = [old[0] for k, old in existing.items() if k not in wanted]  # a year or name these agencies no longer have
-    for batch in _batches(stale, WRITE_BATCH):
+    _delete_rows(db, stale)
+    return {"graded": len(rows), "changed": len(changed), "removed": len(stale)}
+
+
+def _delete_rows(db: sqlite_utils.Database, ids: list[int]) -> None:
+    """Scorecard rows gone, in short transactions."""
+    for batch in _batches(ids, WRITE_BATCH):
         with archive.transaction(db):
             db.conn.executemany("DELETE FROM scorecard WHERE id = ?", [(i,) for i in batch])
-    return {"graded": len(rows), "changed": len(changed), "removed": len(stale)}
 
 
 def _write_rubric(db: sqlite_utils.Database, rubric: Rubric) -> None:
