@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any, Callable
 
 from . import templates as T
 from .binary import binary_form, extract
@@ -53,11 +54,14 @@ def _has_grid(tables: list) -> bool:
 
 
 def parse(data: bytes | str, *, url: str | None = None, content_type: str | None = None,
-          pictures: list[bytes] | None = None) -> Report:
+          pictures: list[bytes] | None = None, on_tree: Callable[[Any], None] | None = None) -> Report:
     """Parse one document (HTML page or flattened text) into a `Report`.  Never raises on
     bad input: unreadable or non-report documents come back with `error` set.
     `pictures`: the bytes of the page's table pictures (`Report.pictures` of its
-    needs_ocr parse, fetched by the caller), read by OCR when the page has no tables."""
+    needs_ocr parse, fetched by the caller), read by OCR when the page has no tables.
+    `on_tree`: called once with an HTML page's lxml tree (comments and scripts removed)
+    before the parse reads it, and must not change it: a crawler reads the page's links
+    there rather than parsing the page a second time."""
     picture_bytes = pictures
     if isinstance(data, bytes) and (form := binary_form(data, url, content_type)):
         return parse_binary(data, form, url=url)
@@ -82,6 +86,8 @@ def parse(data: bytes | str, *, url: str | None = None, content_type: str | None
     if doc is None and _looks_html(text, url, content_type):
         doc = parse_html(text.replace("\x00", ""))
     if doc is not None:
+        if on_tree is not None:
+            on_tree(doc)
         cache = new_cache(doc)
         tables = document_tables(doc, cache)
         rows = [row for _table, table_rows in tables for row in table_rows]

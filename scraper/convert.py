@@ -134,13 +134,14 @@ def prepare(data: bytes, url: str | None = None, content_type: str | None = None
         return Prepared(data, form, problem=str(exc))
 
 
-def parse(data: bytes, *, url: str | None = None, content_type: str | None = None):
+def parse(data: bytes, *, url: str | None = None, content_type: str | None = None, on_tree=None):
     """`parsers.parse` after `prepare`: a converted file keeps its published form in
     `report.form` (e.g. `doc`), and a failed conversion says why in the warnings."""
     import parsers
 
     prepared = prepare(data, url, content_type)
-    report = parsers.parse(prepared.data, url=url, content_type=None if prepared.converted else content_type)
+    report = parsers.parse(prepared.data, url=url, content_type=None if prepared.converted else content_type,
+                           on_tree=on_tree)
     if prepared.converted:
         report.form = prepared.form
     elif prepared.problem:

@@ -108,20 +108,26 @@ def _read(body: bytes, url: str, content_type: str | None, role: str) -> Reading
     would otherwise compute itself: a report page's fact cells (its provenance then
     travels in them, not as objects) and the compressed body."""
     parsed = found = cells = None
-    if role in ("report", "attachment"):
+    page = role == "list" or (role == "report" and b"<" in body[:4096])
+
+    def links_of(tree=None) -> None:  # an exception is kept, and raised in _handle
+        nonlocal found
         try:
-            parsed = parse_document(body, url, content_type)  # DOC/WPS/XLS converted first
+            found = discover(url, decode(body, content_type).text, tree)
+        except Exception as exc:  # noqa: BLE001
+            found = exc
+
+    if role in ("report", "attachment"):
+        try:  # DOC/WPS/XLS converted first; a page's links read from the parser's tree
+            parsed = parse_document(body, url, content_type, on_tree=links_of if page else None)
         except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the capture
             log.exception("parser crashed on %s", url)
             parsed = exc
     if role == "report" and isinstance(parsed, Report) and parsed.is_report:
         cells = archive.fact_cells(parsed)
         parsed.found = {}  # in the cells; an attachment merged later reads the page again
-    if role == "list" or (role == "report" and b"<" in body[:4096]):
-        try:
-            found = discover(url, decode(body, content_type).text)
-        except Exception as exc:  # noqa: BLE001 - raised again in _handle
-            found = exc
+    if page and found is None:  # a list page, or a page the parser did not read as HTML
+        links_of()
     return Reading(parsed, found, cells, archive.pack(body))
 
 

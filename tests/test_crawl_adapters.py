@@ -145,3 +145,28 @@ def test_attachments_shown_through_a_viewer_are_found():
     assert set(found.attachments) >= {"http://www.qingshan.example/uploads/2023/nb2022.pdf",
                                       "http://www.qingshan.example/zwgk/files/nb2021.docx",
                                       "http://www.qingshan.example/uploads/2022/nb2021.pdf"}
+
+
+def test_links_read_from_the_report_parsers_tree_are_the_same():
+    """The crawl reads a report page's links from the tree the report parser built (no
+    second parse): base href, link text in nested markup or in a title, a comment inside
+    a link, viewers and embeds must come out as from the page's text."""
+    import parsers
+
+    page = ("<html><head><meta charset='gbk'><base href='/zwgk/'><script>var a = '<a href=x.html>';</script></head>"
+            "<body><a href='nb/2023.html'><span>青山市2022年</span>政府信息公开<!-- 注 -->工作年度报告</a>"
+            "<a href='nb/2022.html' title='青山市2021年政府信息公开工作年度报告'>2021年…</a>"
+            "<a href='index_1.html'>下一页</a><iframe src='/uploads/nb.pdf'></iframe>"
+            "<a href='/pdfjs/web/viewer.html?file=/uploads/2022/nb2021.pdf'>预览</a>"
+            "<table><tr><td>一</td><td><a href='files/t.xlsx'>附件</a></td></tr></table></body></html>")
+    found = []  # read inside the callback: the parse rewrites the tree afterwards
+    parsers.parse(page.encode("gbk"), url=BASE, content_type="text/html",
+                  on_tree=lambda tree: found.append(discover(BASE, page, tree)))
+    assert len(found) == 1
+    from_tree = found[0]
+    assert from_tree == discover(BASE, page)
+    assert "http://www.qingshan.example/zwgk/nb/2023.html" in from_tree.reports
+    assert from_tree.reports["http://www.qingshan.example/zwgk/nb/2022.html"] == "青山市2021年政府信息公开工作年度报告"
+    assert set(from_tree.attachments) >= {"http://www.qingshan.example/uploads/nb.pdf",
+                                          "http://www.qingshan.example/uploads/2022/nb2021.pdf",
+                                          "http://www.qingshan.example/zwgk/files/t.xlsx"}

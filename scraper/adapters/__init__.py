@@ -19,8 +19,9 @@ from .trs import Trs
 ADAPTERS: tuple[Adapter, ...] = (Trs(), Hanweb(), Gkmlpt(), NextPage(), Generic())
 
 
-def discover(url: str, html: str) -> Links:
-    links = page_links(url, html)
+def discover(url: str, html: str, doc=None) -> Links:
+    """The links worth following from a page; `doc`: its lxml tree, when parsed already."""
+    links = page_links(url, html, doc)
     found = Links()
     for adapter in ADAPTERS:
         if adapter.recognizes(url, html):

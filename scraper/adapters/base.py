@@ -32,12 +32,14 @@ class Links:
                 mine.setdefault(k, v)
 
 
-def page_links(url: str, html: str) -> list[Link]:
-    """Every <a href> of a page as absolute URLs (fragments dropped), in page order."""
-    try:
-        doc = lxml_html.document_fromstring(html or "<html></html>")
-    except (ValueError, lxml_html.etree.ParserError):
-        return []
+def page_links(url: str, html: str, doc=None) -> list[Link]:
+    """Every <a href> of a page as absolute URLs (fragments dropped), in page order.
+    `doc`: the page's lxml tree when it was parsed already (by the report parser)."""
+    if doc is None:
+        try:
+            doc = lxml_html.document_fromstring(html or "<html></html>")
+        except (ValueError, lxml_html.etree.ParserError):
+            return []
     base = url
     for b in doc.iter("base"):
         if b.get("href"):
@@ -48,7 +50,7 @@ def page_links(url: str, html: str) -> list[Link]:
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("javascript:", "mailto:", "tel:", "#")):
             continue
-        text = " ".join((a.text_content() or "").split()) or (a.get("title") or "").strip()
+        text = " ".join("".join(a.itertext()).split()) or (a.get("title") or "").strip()
         if a.get("title") and len(a.get("title")) > len(text):
             text = a.get("title").strip()
         out.append(Link(urldefrag(urljoin(base, href))[0], text))
