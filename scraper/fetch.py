@@ -33,6 +33,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from protego import Protego
 
+from .host_pools import HostPools
+
 log = logging.getLogger("xxgk.fetch")
 
 USER_AGENT = "xxgk-archive/0.1 (+https://github.com/xxgk-archive/xxgk-archive; archive of government disclosure annual reports)"
@@ -240,11 +242,13 @@ class Fetcher:
         self.hosts: dict[str, HostState] = {}
         self.allowed: dict[str, float] = {}  # netloc or host → delay
         self.named_hosts: set[str] = set()  # host names/addresses the registry names
+        # a pool per host (host_pools.py), at most `concurrency` hosts' connections kept alive;
+        # no proxy from the environment: the address checks above are about the hosts asked
         self.client = httpx.AsyncClient(
-            transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False,
+            transport=transport or HostPools(keep=concurrency), timeout=httpx.Timeout(timeout),
+            follow_redirects=False, trust_env=False,
             headers={"User-Agent": user_agent, "Accept-Language": "zh-CN,zh;q=0.9",
-                     "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency))
+                     "Accept-Encoding": "gzip, deflate"})
 
     async def aclose(self) -> None:
         await self.client.aclose()

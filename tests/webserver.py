@@ -308,13 +308,17 @@ class Server:
 
 
 @contextmanager
-def serve(folder: str | Path, routes: dict[str, Route] | None = None, *, latency: float = 0.0) -> Iterator[Server]:
-    """Serve `folder` plus `routes` on 127.0.0.1:<free port>."""
+def serve(folder: str | Path, routes: dict[str, Route] | None = None, *, latency: float = 0.0,
+          keep_alive: bool = False) -> Iterator[Server]:
+    """Serve `folder` plus `routes` on 127.0.0.1:<free port>; `keep_alive`: HTTP/1.1 with
+    persistent connections, as the web servers in front of most sites answer (scripted
+    routes that cut a response short close the connection themselves)."""
     log: list = []
     traffic = [0]
     table = dict(routes or {})
     handler = type("Handler", (_Handler,), {"routes": table, "log": log, "traffic": traffic,
-                                            "latency": latency})
+                                            "latency": latency,
+                                            "protocol_version": "HTTP/1.1" if keep_alive else "HTTP/1.0"})
 
     def factory(*args, **kwargs):
         return handler(*args, directory=str(folder), **kwargs)
@@ -351,8 +355,8 @@ def agency_routes(root: Path) -> dict[str, Route]:
 @contextmanager
 def fixture_web(root: Path = FIXTURE_WEB, *, latency: float = 0.0, copies: int = 1,
                 routes: dict[str, dict[str, Route]] | None = None) -> Iterator[dict[str, Server]]:
-    """Every agency of fixtures/web on its own port; `copies` > 1 serves each agency that
-    many times (as `name`, `name-2`, …) for a bigger web."""
+    """Every agency of fixtures/web on its own port, keeping connections alive; `copies`
+    > 1 serves each agency that many times (as `name`, `name-2`, …) for a bigger web."""
     agencies = sorted(p.name for p in root.iterdir() if p.is_dir())
     with ExitStack() as stack:
         servers = {}
@@ -360,7 +364,7 @@ def fixture_web(root: Path = FIXTURE_WEB, *, latency: float = 0.0, copies: int =
             for c in range(1, copies + 1):
                 key = name if c == 1 else f"{name}-{c}"
                 extra = agency_routes(root / name) | (routes or {}).get(key, {})
-                servers[key] = stack.enter_context(serve(root / name, extra, latency=latency))
+                servers[key] = stack.enter_context(serve(root / name, extra, latency=latency, keep_alive=True))
         yield servers
 
 

@@ -1,0 +1,84 @@
+"""The crawler's connection pools (scraper/host_pools.py) against real servers on
+127.0.0.1 that keep connections alive: a host's connection is reused, idle pools beyond
+`keep` are closed least recently used first, a pool whose answer is still being read is not."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import ExitStack
+
+import httpx
+
+from scraper.host_pools import HostPools
+from webserver import serve
+
+
+def _client_port(h) -> None:
+    """Answers with the client's port: one port, one connection."""
+    body = str(h.client_address[1]).encode()
+    h.send_response(200)
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def _servers(stack: ExitStack, tmp_path, n: int) -> list[str]:
+    return [stack.enter_context(serve(tmp_path, {"/port": _client_port}, keep_alive=True)).base + "/port"
+            for _ in range(n)]
+
+
+def test_a_hosts_connection_is_kept_and_idle_pools_beyond_keep_are_closed(tmp_path):
+    async def go(urls):
+        pools = HostPools(keep=1)
+        async with httpx.AsyncClient(transport=pools) as client:
+            a1 = (await client.get(urls[0])).text
+            a2 = (await client.get(urls[0])).text
+            assert a1 == a2  # the same connection answered both
+            await client.get(urls[1])  # a second host: the first host's idle pool is closed
+            assert len(pools.pools) == 1
+            a3 = (await client.get(urls[0])).text  # asked again: a new connection
+            assert a3 != a1
+            assert len(pools.pools) == 1 and not pools.busy
+
+    with ExitStack() as stack:
+        asyncio.run(go(_servers(stack, tmp_path, 2)))
+
+
+def test_a_pool_whose_answer_is_open_is_not_closed(tmp_path):
+    async def go(urls):
+        pools = HostPools(keep=1)
+        async with httpx.AsyncClient(transport=pools) as client:
+            async with client.stream("GET", urls[0]) as first:  # still being read
+                await client.get(urls[1])
+                await client.get(urls[2])
+                assert len(pools.busy) == 1 and len(pools.pools) == 2  # the open one kept, one idle closed
+                port = (await first.aread()).decode()
+            assert not pools.busy
+            await client.get(urls[1])  # a host asked anew: now the first host's pool goes too
+            assert len(pools.pools) == 1
+            assert (await client.get(urls[0])).text != port
+
+    with ExitStack() as stack:
+        asyncio.run(go(_servers(stack, tmp_path, 3)))
+
+
+def test_a_failed_request_leaves_its_pool_free(tmp_path):
+    async def go(url, dead):
+        pools = HostPools(keep=4)
+        async with httpx.AsyncClient(transport=pools, timeout=2) as client:
+            try:
+                await client.get(dead)
+            except httpx.ConnectError:
+                pass
+            else:
+                raise AssertionError("nothing listens there")
+            assert not pools.busy
+            assert (await client.get(url)).status_code == 200
+
+    with ExitStack() as stack:
+        url = _servers(stack, tmp_path, 1)[0]
+        import socket
+        with socket.socket() as s:  # a port nothing listens on
+            s.bind(("127.0.0.1", 0))
+            dead = f"http://127.0.0.1:{s.getsockname()[1]}/"
+        asyncio.run(go(url, dead))
