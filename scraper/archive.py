@@ -115,6 +115,20 @@ def add_capture(db: sqlite_utils.Database, record: dict, data: bytes | None, pac
         return cur.lastrowid
 
 
+INSERT_FACTS = "INSERT INTO fact_values (report_id, key_id, value, raw, cell, unit, source) VALUES (?,?,?,?,?,?,?)"
+INSERT_CHECKS = "INSERT INTO checks (report_id, rule, ok, detail) VALUES (?,?,?,?)"
+INSERT_SECTIONS = "INSERT INTO sections (report_id, section, text) VALUES (?,?,?)"
+
+
+def write_counted(db: sqlite_utils.Database, table: str, sql: str, rows: list[tuple]) -> None:
+    """Run an INSERT or DELETE on `table` for each of `rows`; for the tables row_counts
+    counts by statement (schema step 15), add or subtract the rows it changed."""
+    changed = db.conn.executemany(sql, rows).rowcount if rows else 0
+    if changed > 0 and table in schema.COUNTED_BY_STATEMENT:
+        sign = -1 if sql.lstrip().upper().startswith("DELETE") else 1
+        db.conn.execute("UPDATE row_counts SET n = n + ? WHERE name = ?", [sign * changed, table])
+
+
 def save_report(db: sqlite_utils.Database, report: Report, *, site_id: str | None, capture_id: int | None,
                 sha256: str | None, cells: list[tuple] | None = None) -> int:
     """Insert a parsed report with its facts (`cells`: its `fact_cells`, when already
@@ -136,14 +150,11 @@ def save_report(db: sqlite_utils.Database, report: Report, *, site_id: str | Non
         agency_id = Resolver.from_db(db).resolve(report.agency)
         if agency_id is not None:
             db.execute("UPDATE reports SET agency_id = ? WHERE id = ?", [agency_id, report_id])
-        db.conn.executemany("INSERT INTO fact_values (report_id, key_id, value, raw, cell, unit, source) "
-                            "VALUES (?,?,?,?,?,?,?)", fact_rows(db, report_id, report, cells))
+        write_counted(db, "fact_values", INSERT_FACTS, fact_rows(db, report_id, report, cells))
         db.execute(schema.FIGURES_UPSERT + " WHERE r.id = ?", [report_id])
-        db.conn.executemany("INSERT INTO checks (report_id, rule, ok, detail) VALUES (?,?,?,?)",
-                            [(report_id, c.rule, None if c.ok is None else int(c.ok), c.detail)
-                             for c in report.checks])
-        db.conn.executemany("INSERT INTO sections (report_id, section, text) VALUES (?,?,?)",
-                            [(report_id, s, t) for s, t in report.sections.items()])
+        write_counted(db, "checks", INSERT_CHECKS, [(report_id, c.rule, None if c.ok is None else int(c.ok), c.detail)
+                                                    for c in report.checks])
+        write_counted(db, "sections", INSERT_SECTIONS, [(report_id, s, t) for s, t in report.sections.items()])
         if capture_id is not None:
             record_document(db, capture_id, report.source, "report", report_id, report.title)
     return report_id
@@ -176,16 +187,14 @@ def rederive_report(db: sqlite_utils.Database, report: Report, *, site_id: str |
         old = db.execute("SELECT report_id, key_id, value, raw, cell, unit, source FROM fact_values "
                          "WHERE report_id = ? ORDER BY key_id", [report_id]).fetchall()
         if old != facts:  # both in key-id order (12 == 12.0: a value read back as an integer is the same)
-            db.execute("DELETE FROM fact_values WHERE report_id = ?", [report_id])
-            db.conn.executemany("INSERT INTO fact_values (report_id, key_id, value, raw, cell, unit, source) "
-                                "VALUES (?,?,?,?,?,?,?)", facts)
+            write_counted(db, "fact_values", "DELETE FROM fact_values WHERE report_id = ?", [(report_id,)])
+            write_counted(db, "fact_values", INSERT_FACTS, facts)
             db.execute(schema.FIGURES_UPSERT + " WHERE r.id = ?", [report_id])
         checks = sorted((c.rule, None if c.ok is None else int(c.ok), c.detail) for c in report.checks)
         if db.execute("SELECT rule, ok, detail FROM checks WHERE report_id = ? ORDER BY rule",
                       [report_id]).fetchall() != checks:
-            db.execute("DELETE FROM checks WHERE report_id = ?", [report_id])
-            db.conn.executemany("INSERT INTO checks (report_id, rule, ok, detail) VALUES (?,?,?,?)",
-                                [(report_id, *c) for c in checks])
+            write_counted(db, "checks", "DELETE FROM checks WHERE report_id = ?", [(report_id,)])
+            write_counted(db, "checks", INSERT_CHECKS, [(report_id, *c) for c in checks])
         _rewrite_sections(db, report_id, report.sections)
         db.execute("DELETE FROM report_sources WHERE report_id = ?", [report_id])
         db.execute("UPDATE documents SET report_id = NULL WHERE report_id = ? AND capture_id != ?",
@@ -198,12 +207,12 @@ def _rewrite_sections(db: sqlite_utils.Database, report_id: int, sections: dict[
     """Only the sections whose text changed touch the full-text indexes."""
     old = dict(db.execute("SELECT section, text FROM sections WHERE report_id = ?", [report_id]).fetchall())
     gone = [(report_id, name) for name in old if name not in sections]
-    db.conn.executemany("DELETE FROM sections WHERE report_id = ? AND section = ?", gone)
+    write_counted(db, "sections", "DELETE FROM sections WHERE report_id = ? AND section = ?", gone)
     db.conn.executemany("UPDATE sections SET text = ? WHERE report_id = ? AND section = ?",
                         [(text, report_id, name) for name, text in sections.items()
                          if name in old and old[name] != text])
-    db.conn.executemany("INSERT INTO sections (report_id, section, text) VALUES (?,?,?)",
-                        [(report_id, name, text) for name, text in sections.items() if name not in old])
+    write_counted(db, "sections", INSERT_SECTIONS,
+                  [(report_id, name, text) for name, text in sections.items() if name not in old])
 
 
 def fact_rows(db: sqlite_utils.Database, report_id: int, report: Report,
@@ -255,7 +264,7 @@ def delete_reports_of_capture(db: sqlite_utils.Database, capture_id: int) -> Non
     """Drop what was derived from one capture (before re-deriving it); the capture stays."""
     ids = [r[0] for r in db.execute("SELECT id FROM reports WHERE capture_id = ?", [capture_id])]
     for table in ("fact_values", "report_figures", "checks", "sections", "report_sources"):
-        db.conn.executemany(f"DELETE FROM {table} WHERE report_id = ?", [(i,) for i in ids])
+        write_counted(db, table, f"DELETE FROM {table} WHERE report_id = ?", [(i,) for i in ids])
     db.execute("DELETE FROM documents WHERE capture_id = ?", [capture_id])
     # an attachment merged into one of these reports points at it: unlinked until re-merged
     db.conn.executemany("UPDATE documents SET report_id = NULL WHERE report_id = ?", [(i,) for i in ids])
