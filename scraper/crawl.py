@@ -356,6 +356,8 @@ class Crawl:
     async def _read(self, resp: Response, role: str) -> Reading:
         """`_read` in a worker process (or thread), while the other hosts' requests go on."""
         args = (resp.body or b"", resp.url, resp.content_type, role)
+        if self.readers is not None and role == "list" and not self.readers_up.done():
+            return await asyncio.to_thread(_read, *args)  # a list page's links need no parser: no wait
         if self.readers is not None:
             try:
                 await asyncio.wrap_future(self.readers_up)  # no waiting on the loop while they start

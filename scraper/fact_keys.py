@@ -120,11 +120,10 @@ def sync(db: sqlite_utils.Database) -> None:
     if not todo:
         return
     with db.conn:
-        for k in todo:
-            db.execute(
-                f"INSERT INTO fact_keys (key, {', '.join(fields)}) VALUES (?{', ?' * len(fields)}) "
-                f"ON CONFLICT(key) DO UPDATE SET " + ", ".join(f"{f} = excluded.{f}" for f in fields),
-                [k.key] + [getattr(k, f) for f in fields])
+        db.conn.executemany(
+            f"INSERT INTO fact_keys (key, {', '.join(fields)}) VALUES (?{', ?' * len(fields)}) "
+            f"ON CONFLICT(key) DO UPDATE SET " + ", ".join(f"{f} = excluded.{f}" for f in fields),
+            [[k.key] + [getattr(k, f) for f in fields] for k in todo])
 
 
 def key_ids(db: sqlite_utils.Database) -> dict[str, int]:

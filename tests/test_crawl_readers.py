@@ -117,3 +117,38 @@ def test_readers_start_in_a_thread_and_a_pool_that_cannot_start_means_threads(tm
         reference = _crawl(registry, tmp_path / "thread.db", 1)
     assert summary.line() == reference.line() and not summary.failed
     assert _derived(tmp_path / "fallback.db") == _derived(tmp_path / "thread.db")
+
+
+def test_list_pages_are_read_while_the_reader_processes_start(tmp_path):
+    """A list page's links need no parser: while the reader processes are still starting
+    (their fork server imports the parsers), the crawl reads list pages in a thread, so
+    the first report requests do not wait for them; a report waits for the readers."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from scraper.crawl import Crawl
+    from scraper.fetch import Response
+
+    web = FIXTURE_WEB / "songlin"
+    base = "http://127.0.0.1:1/czj/zfxxgknb/"
+    listing = Response(base + "index.html", 200, {"content-type": "text/html"},
+                       (web / "czj/zfxxgknb/index.html").read_bytes())
+    page = Response(base + "202301/t20230124_3104.html", 200, {"content-type": "text/html"},
+                    (web / "czj/zfxxgknb/202301/t20230124_3104.html").read_bytes())
+
+    async def go():
+        fetcher = Fetcher(concurrency=1, retries=0)
+        c = Crawl(archive.open_archive(tmp_path / "a.db"), [], fetcher, read_jobs=1)
+        c.readers, c.readers_up = ThreadPoolExecutor(1), Future()  # a pool that is not up yet
+        try:
+            found = (await asyncio.wait_for(c._read(listing, "list"), 10)).found
+            assert any("t20230124_3104" in u for u in found.reports)
+            report = asyncio.ensure_future(c._read(page, "report"))
+            await asyncio.sleep(0.3)
+            assert not report.done()  # waits for the readers
+            c.readers_up.set_result(None)
+            assert (await asyncio.wait_for(report, 30)).parsed.is_report
+        finally:
+            c.readers.shutdown()
+            await fetcher.aclose()
+
+    asyncio.run(go())
