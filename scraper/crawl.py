@@ -150,6 +150,7 @@ class Crawl:
         self.run_id: int | None = None
         self._named_hosts: set[str] = set()  # hosts already named as deferred in this run
         self.commits = GroupCommit(db.conn, COMMIT_EVERY)
+        self.turns = asyncio.Lock()
         for s in sites:
             for netloc in s.netlocs:  # start hosts (with their ports) and `allow`
                 fetcher.allow(netloc, s.delay)
@@ -265,7 +266,15 @@ class Crawl:
         reading = None
         if fresh and role in ("report", "attachment", "list"):
             reading = await self._read(final, role)
-        # from here on no await: this URL's whole outcome is one unit (a savepoint of the batch)
+        async with self.turns:  # the URLs' outcomes one at a time, each in a turn of its own,
+            await asyncio.sleep(0)  # so a burst of answers being saved does not hold back requests
+            self._record(site, url, role, depth, parent, result, final, fresh, reading)
+        if self.progress:
+            self.progress(url)
+
+    def _record(self, site: Site, url: str, role: str, depth: int, parent: str | None, result: Result,
+                final: Response | None, fresh: bool, reading: Reading | None) -> None:
+        """A URL's whole outcome, as one unit (a savepoint of the batch): no await in here."""
         with self.commits.unit():
             for r in result.robots:
                 self._archive(site.id, "robots", r, None, r.body is not None)
@@ -290,8 +299,6 @@ class Crawl:
             if state == "done":  # a dead link that came back is a page like any other
                 self.db.execute("UPDATE frontier SET dead_since = NULL, dead_answers = 0, next_try = NULL "
                                 "WHERE url = ? AND dead_since IS NOT NULL", [url])
-        if self.progress:
-            self.progress(url)
 
     def _outcome(self, site: Site, url: str, result: Result) -> str:
         """The frontier state for this URL, with failures and blocks counted and named."""

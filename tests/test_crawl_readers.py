@@ -152,3 +152,39 @@ def test_list_pages_are_read_while_the_reader_processes_start(tmp_path):
             await fetcher.aclose()
 
     asyncio.run(go())
+
+
+def test_outcomes_saved_together_let_requests_go_between_them(tmp_path):
+    """Answers that arrive together are saved one per turn of the event loop: a host's
+    next request, due meanwhile, is sent between two saves rather than after all of them."""
+    from scraper.crawl import Crawl
+    from scraper.fetch import Result
+    from scraper.registry import Site
+
+    async def go():
+        fetcher = Fetcher(concurrency=1, retries=0)
+        site = Site(id="s", name="s", start=["http://127.0.0.1:1/"])
+        c = Crawl(archive.open_archive(tmp_path / "a.db"), [site], fetcher, read_jobs=1)
+        events: list[str] = []
+
+        async def fetch(url, validators=None):
+            return Result(url)  # nothing fetched: only the order of the saves matters here
+
+        c.fetcher.fetch = fetch
+        c._record = lambda site, url, *rest: events.append(url)
+        loop = asyncio.get_running_loop()
+
+        def tick():  # one per turn of the loop, as a due timer would run
+            events.append("tick")
+            if len(events) < 40:
+                loop.call_soon(tick)
+
+        visits = [c._visit(site, f"http://127.0.0.1:1/{i}", "report", 1, None) for i in range(5)]
+        loop.call_soon(tick)
+        await asyncio.gather(*visits)
+        await fetcher.aclose()
+        saves = [i for i, e in enumerate(events) if e != "tick"]
+        assert len(saves) == 5
+        assert all(b - a > 1 for a, b in zip(saves, saves[1:]))  # never two saves in one turn
+
+    asyncio.run(go())
