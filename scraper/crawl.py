@@ -28,22 +28,22 @@ from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Callable, NamedTuple
+from typing import Callable
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from parsers import Report
 from parsers.decode import decode
 
 from . import archive, scorecard
 from .adapters import discover
 from .adapters.base import ATTACHMENT
-from .attachments import parse_document, save_attachment
+from .attachments import save_attachment
 from .fetch import Fetcher, Response, Result
 from .group_commit import GroupCommit
 from .parse_pool import default_jobs, reader_processes, started
 from .pictures import picture_urls
+from .reading import Reading, read
 from .registry import Site
 
 log = logging.getLogger("xxgk.crawl")
@@ -90,45 +90,6 @@ def next_try(first_dead: date, answers: int, today: date) -> date:
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class Reading(NamedTuple):
-    """What `_read` prepares for the one process that writes."""
-    parsed: object  # the Report of a report or attachment, or the exception its parser raised
-    found: object  # the links of a list or report page (Found), or the exception raised reading them
-    cells: list[tuple] | None  # a report page's `archive.fact_cells` (its provenance), computed here
-    packed: bytes  # the body as the archive stores it (zlib), compressed here
-
-
-def _read(body: bytes, url: str, content_type: str | None, role: str) -> Reading:
-    """What the crawl reads from a new body, away from the event loop (a worker process
-    when there are cores for it): the parse of a report or attachment (a crash turned
-    into a value), the links of a list or report page (an exception is returned, and
-    raised where the links are used, as if they had been read there), and what the writer
-    would otherwise compute itself: a report page's fact cells (its provenance then
-    travels in them, not as objects) and the compressed body."""
-    parsed = found = cells = None
-    page = role == "list" or (role == "report" and b"<" in body[:4096])
-
-    def links_of(tree=None) -> None:  # an exception is kept, and raised in _handle
-        nonlocal found
-        try:
-            found = discover(url, decode(body, content_type).text, tree)
-        except Exception as exc:  # noqa: BLE001
-            found = exc
-
-    if role in ("report", "attachment"):
-        try:  # DOC/WPS/XLS converted first; a page's links read from the parser's tree
-            parsed = parse_document(body, url, content_type, on_tree=links_of if page else None)
-        except Exception as exc:  # noqa: BLE001 - a parser bug must not lose the capture
-            log.exception("parser crashed on %s", url)
-            parsed = exc
-    if role == "report" and isinstance(parsed, Report) and parsed.is_report:
-        cells = archive.fact_cells(parsed)
-        parsed.found = {}  # in the cells; an attachment merged later reads the page again
-    if page and found is None:  # a list page, or a page the parser did not read as HTML
-        links_of()
-    return Reading(parsed, found, cells, archive.pack(body))
 
 
 class Crawl:
@@ -361,26 +322,26 @@ class Crawl:
                         [since, answers, due.isoformat(), url])
 
     async def _read(self, resp: Response, role: str) -> Reading:
-        """`_read` in a worker process (or thread), while the other hosts' requests go on."""
+        """`reading.read` in a worker process (or thread), while the other hosts' requests go on."""
         args = (resp.body or b"", resp.url, resp.content_type, role)
         if self.readers is not None and role == "list" and not self.readers_up.done():
-            return await asyncio.to_thread(_read, *args)  # a list page's links need no parser: no wait
+            return await asyncio.to_thread(read, *args)  # a list page's links need no parser: no wait
         if self.readers is not None:
             try:
                 await asyncio.wrap_future(self.readers_up)  # no waiting on the loop while they start
-                return await asyncio.get_running_loop().run_in_executor(self.readers, _read, *args)
+                return await asyncio.get_running_loop().run_in_executor(self.readers, read, *args)
             except BrokenProcessPool as exc:  # a worker died (a parser crash below Python), or none could
                 readers, self.readers = self.readers, None  # start: threads from here on (other reads wait here too)
                 if readers is not None:
                     log.error("reader processes unusable at %s (%s); reading in threads for the rest of the run",
                               resp.url, exc)
                     readers.shutdown(wait=False, cancel_futures=True)
-        return await asyncio.to_thread(_read, *args)
+        return await asyncio.to_thread(read, *args)
 
     def _handle(self, site: Site, resp: Response, role: str, depth: int, capture_id: int,
                 reading: Reading) -> None:
         """Follow a new body's links (lists: reports and pages; reports: attachments) and
-        save what was parsed; called inside the URL's unit.  `reading`: what `_read` made
+        save what was parsed; called inside the URL's unit.  `reading`: what `reading.read` made
         of the body (its links, when it found them already)."""
         parsed, found = reading.parsed, reading.found
         if role == "attachment":  # merged into its page's report, or a report of its own

@@ -99,7 +99,7 @@ def reader_processes(jobs: int) -> ProcessPoolExecutor | None:
     # lean_imports first: sqlite-utils without pandas, 0.3 s of the fork server's start;
     # the PDF and Word readers' libraries (0.15 s) imported once there, not in every worker
     ctx.set_forkserver_preload(["scraper.lean_imports", "parsers", "scraper.convert", "scraper.adapters",
-                                "scraper.crawl", "pdfplumber", "docx"])
+                                "scraper.reading", "pdfplumber", "docx"])
     return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_reader_start, initargs=(os.getpid(),))
 
 

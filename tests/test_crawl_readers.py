@@ -12,7 +12,8 @@ import zlib
 import parsers
 
 from scraper import archive
-from scraper.crawl import _read, crawl
+from scraper.crawl import crawl
+from scraper.reading import read
 from scraper.fetch import Fetcher
 from scraper.parse_pool import READER_NICENESS, reader_processes
 from scraper.registry import load_registry
@@ -64,9 +65,9 @@ def test_readers_and_what_a_worker_returns():
     pool = reader_processes(2)
     page = (FIXTURE_WEB / "hekou" / "xxgk" / "ndbg" / "2021" / "4501.html").read_bytes()
     try:
-        listed = pool.submit(_read, b"<html><body><a href='/a.html'>2021\xe5\xb9\xb4\xe6\x8a\xa5\xe5\x91\x8a</a>"
+        listed = pool.submit(read, b"<html><body><a href='/a.html'>2021\xe5\xb9\xb4\xe6\x8a\xa5\xe5\x91\x8a</a>"
                              b"</body></html>", "http://127.0.0.1:9/list.html", "text/html", "list").result()
-        report = pool.submit(_read, page, "http://127.0.0.1:9/xxgk/ndbg/2021/4501.html", "text/html", "report").result()
+        report = pool.submit(read, page, "http://127.0.0.1:9/xxgk/ndbg/2021/4501.html", "text/html", "report").result()
         niceness = pool.submit(os.nice, 0).result()
     finally:
         pool.shutdown()
@@ -79,7 +80,7 @@ def test_readers_and_what_a_worker_returns():
     assert report.parsed.is_report and report.parsed.found == {} and report.parsed.facts == alone.facts
     assert report.cells == archive.fact_cells(alone) and len(report.cells) > 150
     assert zlib.decompress(report.packed) == page
-    pdf = _read(b"%PDF-1.4 not really", "http://127.0.0.1:9/r.pdf", "application/pdf", "attachment")
+    pdf = read(b"%PDF-1.4 not really", "http://127.0.0.1:9/r.pdf", "application/pdf", "attachment")
     assert pdf.found is None and pdf.cells is None and (isinstance(pdf.parsed, Exception) or not pdf.parsed.is_report)
 
 
