@@ -70,10 +70,11 @@ class HostPools(httpx.AsyncBaseTransport):
             del self.busy[key]
 
     async def _close_unused(self) -> None:
-        """Close the least recently used pools beyond `keep` that no request is using."""
-        for key in list(self.pools)[:max(0, len(self.pools) - self.keep)]:
-            if key not in self.busy:
-                await self.pools.pop(key).aclose()
+        """Close the least recently used pools beyond `keep` that no request is using; all
+        taken out before the first is closed, as closing lets other requests run."""
+        unused = [key for key in list(self.pools)[:max(0, len(self.pools) - self.keep)] if key not in self.busy]
+        for pool in [self.pools.pop(key) for key in unused]:
+            await pool.aclose()
 
     async def aclose(self) -> None:
         pools, self.pools = list(self.pools.values()), OrderedDict()

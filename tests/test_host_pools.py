@@ -82,3 +82,23 @@ def test_a_failed_request_leaves_its_pool_free(tmp_path):
             s.bind(("127.0.0.1", 0))
             dead = f"http://127.0.0.1:{s.getsockname()[1]}/"
         asyncio.run(go(url, dead))
+
+
+def test_many_hosts_at_once_with_few_pools_kept(tmp_path):
+    """New hosts asked together while many idle pools are kept: each new pool closes the
+    least recently used ones, the closings overlap, and no request fails for it."""
+    async def go(urls):
+        pools = HostPools(keep=len(urls))
+        async with httpx.AsyncClient(transport=pools) as client:
+            for u in urls[:30]:  # thirty idle pools, each holding a kept-alive connection
+                assert (await client.get(u)).status_code == 200
+            pools.keep = 1
+            answers = await asyncio.gather(*(client.get(u) for u in urls[30:]), return_exceptions=True)
+            assert [a for a in answers if isinstance(a, BaseException)] == []
+            assert all(a.status_code == 200 for a in answers)
+            assert not pools.busy
+            old = {(u.split(":")[0], "127.0.0.1", int(u.split(":")[2].split("/")[0])) for u in urls[:30]}
+            assert not old & set(pools.pools)  # the thirty idle pools were closed
+
+    with ExitStack() as stack:
+        asyncio.run(go(_servers(stack, tmp_path, 40)))
