@@ -145,5 +145,7 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
     if prepared.converted:
         report.form = prepared.form
     elif prepared.problem:
+        if soffice() is not None:  # the parser's advice (convert it with LibreOffice) failed or cannot work here
+            report.warnings = [w for w in report.warnings if not w.startswith(f"{prepared.form}: an old binary")]
         report.warnings.append(f"conversion: {prepared.problem}")
     return report

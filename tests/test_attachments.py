@@ -200,6 +200,7 @@ def test_without_libreoffice_the_cli_says_needs_conversion_and_why(monkeypatch):
     got = json.loads(result.output)
     assert got["error"] == "needs_conversion"
     assert "conversion: LibreOffice (soffice) is not installed" in got["warnings"]
+    assert any("convert it to docx with LibreOffice" in w for w in got["warnings"])  # what the user can do
 
 
 @needs_soffice
@@ -236,6 +237,7 @@ def test_a_broken_ole2_file_is_flagged_without_starting_libreoffice(monkeypatch)
         report = convert.parse(broken, url="http://example.test/zn.doc")
         assert not report.facts and report.error == "needs_conversion"
         assert any(w.startswith("conversion: ") and "OLE2" in w for w in report.warnings), report.warnings
+        assert not any("convert it to" in w for w in report.warnings)  # that advice cannot help this file
     assert started == []
     report = convert.parse(whole[:len(whole) - 100], url="http://example.test/nb.doc")  # the tail is slack space
     assert started == [len(whole) - 100] and report.form == "doc"
