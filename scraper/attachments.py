@@ -30,10 +30,9 @@ log = logging.getLogger("xxgk.attachments")
 META_FIELDS = ("title", "published", "index_no", "kind")
 
 
-def parse_document(data: bytes, url: str | None, content_type: str | None, on_tree=None) -> Report:
-    """Any published document (HTML, PDF, DOCX, XLSX; DOC/WPS/XLS converted first);
-    `on_tree` as in `parsers.parse`."""
-    return convert.parse(data, url=url, content_type=content_type, on_tree=on_tree)
+def parse_document(data: bytes, url: str | None, content_type: str | None) -> Report:
+    """Any published document (HTML, PDF, DOCX, XLSX; DOC/WPS/XLS converted first)."""
+    return convert.parse(data, url=url, content_type=content_type)
 
 
 def same_report(page: Report, attachment: Report) -> bool:

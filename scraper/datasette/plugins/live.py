@@ -4,9 +4,10 @@ On a mutable database Datasette counts a table with `select count(*) from [table
 every table page and on the index pages; on `fact_values` (tens of millions of rows) that
 one query takes seconds while the rows themselves take milliseconds.  The archive keeps
 exact counts in `row_counts`, updated in the same transaction as the rows (by triggers,
-schema step 9; for facts, checks and sections by the statements that write them, step 15), so an unfiltered count is one primary-key lookup and always matches what
-the same request reads; a view with one row per row of a table (`schema.VIEW_ROWS`) is
-counted as that table.  Filtered counts, other views, and archives without `row_counts`
+schema step 9; facts, checks and sections by the statements that write them, step 15),
+so an unfiltered count is one primary-key lookup and always matches what the same
+request reads; a view with one row per row of a table (`schema.VIEW_ROWS`) is counted as
+that table.  Filtered counts, other views, and archives without `row_counts`
 (an older schema) go to SQLite as before.
 """
 
