@@ -197,6 +197,9 @@ def agency_key(agency_id: int | None, agency: str) -> tuple[int | None, str]:
     return (agency_id, "" if agency_id is not None else agency)
 
 
+AGENCY_KEY_SQL = "agency_id, CASE WHEN agency_id IS NULL THEN agency ELSE '' END"  # `agency_key` of a reports row
+
+
 def _keys_of_sites(db: sqlite_utils.Database, sites: list[str]) -> set[tuple[int | None, str]]:
     """The agencies a crawl of these sites touched: the sites' own bodies and every
     agency with a report found on them."""
@@ -206,7 +209,7 @@ def _keys_of_sites(db: sqlite_utils.Database, sites: list[str]) -> set[tuple[int
             "SELECT id, name FROM agencies WHERE site_id IN (SELECT value FROM json_each(?))", [ids]):
         keys.add((agency_id, ""))
     for agency_id, name in db.execute(
-            "SELECT DISTINCT agency_id, CASE WHEN agency_id IS NULL THEN agency ELSE '' END FROM reports "
+            f"SELECT DISTINCT {AGENCY_KEY_SQL} FROM reports "
             "WHERE site_id IN (SELECT value FROM json_each(?)) AND agency IS NOT NULL", [ids]):
         keys.add((agency_id, name))
     return keys
@@ -657,8 +660,8 @@ class Shared:
 def _all_keys(db: sqlite_utils.Database, images: list[dict]) -> list[tuple[int | None, str]]:
     """Every agency a full recompute grades (those with a dated report or a picture of
     one), agencies of the registry first, in a stable order."""
-    keys = set(db.execute("SELECT DISTINCT agency_id, CASE WHEN agency_id IS NULL THEN agency ELSE '' END "
-                          "FROM reports WHERE year IS NOT NULL AND agency IS NOT NULL"))
+    keys = set(db.execute(f"SELECT DISTINCT {AGENCY_KEY_SQL} FROM reports "
+                          "WHERE year IS NOT NULL AND agency IS NOT NULL"))
     keys |= {d["key"] for d in images}
     return sorted(keys, key=lambda k: (k[0] is None, k[0] or 0, k[1]))
 
