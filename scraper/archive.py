@@ -37,6 +37,7 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     db.conn.execute("BEGIN")
     try:
         yield
+        schema.index_sections(db.conn)
     except BaseException:
         db.conn.rollback()
         raise
@@ -63,6 +64,8 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
     db.execute("PRAGMA busy_timeout=30000")
     schema.migrate(db)
     fact_keys.sync(db)
+    with db.conn:  # sections a writer other than ours committed unindexed (raw SQL)
+        schema.index_sections(db.conn)
     return db
 
 

@@ -35,7 +35,7 @@ import sqlite_utils
 
 from parsers.decode import decode
 
-from . import archive, scorecard
+from . import archive, schema, scorecard
 from .adapters import discover
 from .adapters.base import ATTACHMENT
 from .attachments import save_attachment
@@ -110,7 +110,7 @@ class Crawl:
         self.progress = progress
         self.run_id: int | None = None
         self._named_hosts: set[str] = set()  # hosts already named as deferred in this run
-        self.commits = GroupCommit(db.conn, COMMIT_EVERY)
+        self.commits = GroupCommit(db.conn, COMMIT_EVERY, before_commit=schema.index_sections)
         self.turns = asyncio.Lock()
         for s in sites:
             for netloc in s.netlocs:  # start hosts (with their ports) and `allow`

@@ -116,3 +116,80 @@ def test_report_versions_equal_the_window_definition(tmp_path):
     want = db.execute("SELECT * FROM report_versions_window ORDER BY report_id").fetchall()
     assert len(got) == 79 and got == want
     assert {r[12] for r in got} > {1} and {r[13] for r in got} > {1}  # histories of several versions
+
+
+def _search(conn, word: str) -> list[int]:
+    """Rowids of the sections the two indexes find for `word` (trigram ≥ 3 characters)."""
+    fts = "sections_fts" if len(word) >= 3 else "sections_bigrams"
+    return sorted(r for (r,) in conn.execute(f"SELECT rowid FROM {fts} WHERE {fts} MATCH ?", [f'"{word}"']))
+
+
+def _consistent(conn) -> None:
+    """FTS5's own check: the trigram index holds exactly what `sections` holds."""
+    with conn:  # an INSERT: Python's sqlite3 opens a transaction for it
+        conn.execute("INSERT INTO sections_fts (sections_fts) VALUES ('integrity-check')")
+        conn.execute("INSERT INTO sections_bigrams (sections_bigrams) VALUES ('integrity-check')")
+
+
+def test_sections_are_indexed_when_their_batch_commits(tmp_path):
+    """Step 17: a crawl's units are savepoints of one batch; their sections are indexed by
+    the batch's commit, a failed unit's never, and a section changed or deleted before or
+    after it was indexed leaves the indexes exactly as `sections` is."""
+    from scraper.group_commit import GroupCommit
+
+    db = archive.open_archive(tmp_path / "a.db")
+    conn = db.conn
+    with conn:
+        conn.executemany("INSERT INTO reports (id, agency, year) VALUES (?, '某县教育局', 2021)", [(i,) for i in range(1, 5)])
+    reader = sqlite3.connect(tmp_path / "a.db")
+    commits = GroupCommit(conn, every=3600, before_commit=schema.index_sections)
+
+    def section(report_id: int, name: str, text: str) -> int:
+        return conn.execute("INSERT INTO sections (report_id, section, text) VALUES (?,?,?)",
+                            [report_id, name, text]).lastrowid
+
+    with commits.unit():
+        kept = section(1, "overview", "本年度组织培训两次")
+    with pytest.raises(RuntimeError), commits.unit():
+        section(2, "overview", "这一段永远不会提交")
+        raise RuntimeError("a parser bug")
+    with commits.unit():
+        changed = section(3, "overview", "先写的文字")
+    with commits.unit():
+        conn.execute("UPDATE sections SET text = '后改的文字' WHERE rowid = ?", [changed])
+        gone = section(4, "overview", "写了又删掉")
+    with commits.unit():
+        conn.execute("DELETE FROM sections WHERE rowid = ?", [gone])
+    assert conn.execute("SELECT count(*) FROM sections_unindexed").fetchone()[0] == 2
+    assert _search(reader, "培训") == []  # nothing committed yet
+    commits.flush()
+    assert _search(reader, "培训") == [kept] and _search(reader, "组织培训") == [kept]
+    assert _search(reader, "后改的") == [changed] and _search(reader, "先写的") == []
+    assert _search(reader, "永远不会") == [] and _search(reader, "又删掉") == []
+    assert reader.execute("SELECT count(*) FROM sections_unindexed").fetchone()[0] == 0
+    _consistent(conn)
+    # sections indexed already: changed and deleted in the indexes at once
+    with commits.unit():
+        conn.execute("UPDATE sections SET text = '第三次的文字' WHERE rowid = ?", [changed])
+        conn.execute("DELETE FROM sections WHERE rowid = ?", [kept])
+    commits.flush()
+    assert _search(reader, "培训") == [] and _search(reader, "后改的") == []
+    assert _search(reader, "第三次") == [changed]
+    _consistent(conn)
+    reader.close()
+
+
+def test_sections_a_raw_writer_left_unindexed_are_indexed_on_open(tmp_path):
+    db = archive.open_archive(tmp_path / "a.db")
+    with db.conn:
+        db.conn.executemany("INSERT INTO reports (id, agency, year) VALUES (?, '某县教育局', 2021)", [(1,), (2,)])
+    with db.conn:  # SQL of its own, committed without schema.index_sections
+        db.conn.execute("INSERT INTO sections (report_id, section, text) VALUES (1, 'overview', '信息处理费标准')")
+    assert _search(db.conn, "处理费") == []
+    db.conn.close()
+    db = archive.open_archive(tmp_path / "a.db")
+    assert _search(db.conn, "处理费") == [1] and _search(db.conn, "标准") == [1]
+    _consistent(db.conn)
+    with archive.transaction(db):  # the archive's own writes index before they commit
+        db.conn.execute("INSERT INTO sections (report_id, section, text) VALUES (2, 'overview', '年度报告')")
+    assert _search(sqlite3.connect(tmp_path / "a.db"), "年度") == [2]
