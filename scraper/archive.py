@@ -1,6 +1,6 @@
 """Reading and writing the SQLite archive (cli.md, "Archive"); the DDL is in `schema.py`.
 
-Raw bytes are kept once per distinct body (zlib-compressed, keyed by sha256) and every
+Raw bytes are kept once per distinct body (zstd-compressed, keyed by sha256: `bodies`) and every
 response gets a `captures` row.  Reports are never overwritten: a changed page or a
 re-published report becomes a new row and the older one is marked `current = 0`.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import zlib
 from datetime import datetime, timezone
 from contextlib import contextmanager
 from operator import itemgetter
@@ -21,7 +20,7 @@ import sqlite_utils
 from parsers import Report
 from parsers.templates import label_of
 
-from . import agencies, fact_keys, schema
+from . import agencies, bodies, fact_keys, schema
 from .agencies import Resolver
 from .archive_file import ArchiveError, check as check_archive
 
@@ -84,22 +83,17 @@ def upsert_sites(db: sqlite_utils.Database, sites: Iterable) -> None:
     agencies.assign_all(db)
 
 
-def pack(data: bytes) -> bytes:
-    """A body as `bodies` keeps it (zlib)."""
-    return zlib.compress(data, 6)
-
-
 def store_body(db: sqlite_utils.Database, sha256: str, data: bytes, packed: bytes | None = None) -> None:
-    """`packed`: `pack(data)`, when a worker compressed it already."""
-    db.execute("INSERT OR IGNORE INTO bodies (sha256, size, compression, data) VALUES (?, ?, 'zlib', ?)",
-               [sha256, len(data), packed if packed is not None else pack(data)])
+    """`packed`: `bodies.pack(data)`, when a worker compressed it already."""
+    db.execute("INSERT OR IGNORE INTO bodies (sha256, size, compression, data) VALUES (?, ?, ?, ?)",
+               [sha256, len(data), bodies.COMPRESSION, packed if packed is not None else bodies.pack(data)])
 
 
 def body(db: sqlite_utils.Database, sha256: str) -> bytes | None:
+    """The archived bytes of a body (None: not archived); `bodies.BodyError` when the
+    stored bytes are damaged."""
     row = db.execute("SELECT compression, data FROM bodies WHERE sha256 = ?", [sha256]).fetchone()
-    if row is None:
-        return None
-    return zlib.decompress(row[1]) if row[0] == "zlib" else row[1]
+    return None if row is None else bodies.unpack(row[0], row[1])
 
 
 def capture_body(db: sqlite_utils.Database, capture_id: int) -> bytes | None:

@@ -14,11 +14,11 @@ import os
 import sqlite3
 import stat
 import tempfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from . import bodies
 from .archive_file import ArchiveDamaged, ArchiveError, check, connect_readonly
 
 MAX_INTEGRITY_LINES = 100  # what PRAGMA integrity_check reports at most; the first ones say enough
@@ -122,13 +122,10 @@ def _bodies(conn: sqlite3.Connection, result: Verification, problem: Problem) ->
 def _body_problem(sha256: str, size: int, compression: str, data: bytes | str | None) -> str | None:
     if not isinstance(data, bytes):
         return f"stored data is {type(data).__name__}, not bytes"
-    if compression == "zlib":
-        try:
-            data = zlib.decompress(data)
-        except zlib.error as exc:
-            return f"does not decompress ({exc})"
-    elif compression not in ("none", "identity", None):
-        return f"unknown compression {compression!r}"
+    try:
+        data = bodies.unpack(compression, data)
+    except bodies.BodyError as exc:
+        return str(exc)
     digest = hashlib.sha256(data).hexdigest()
     if digest != sha256:
         return f"bytes hash to {digest}, not to the recorded sha256"

@@ -14,7 +14,6 @@ import sqlite3
 import threading
 import time
 import traceback
-import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,7 +25,7 @@ import sqlite_utils
 
 from parsers import Report
 
-from . import archive, convert
+from . import archive, bodies, convert
 
 BATCH = 4  # documents a task: fewer round trips through the pool's queues
 AHEAD = 3  # tasks in flight per worker: enough to keep each busy, few enough to stay small
@@ -38,6 +37,12 @@ class Crash(NamedTuple):
     """A parser exception, as text (exceptions do not always pickle)."""
     message: str
     trace: str
+
+
+class Unreadable(NamedTuple):
+    """An archived body whose stored bytes do not decompress: nothing to parse, and what
+    was derived from it before stays (`xxgk verify` names the body)."""
+    message: str
 
 
 class Derived(NamedTuple):
@@ -75,9 +80,17 @@ def _parse_in_worker(items: list[Item], provenance: bool) -> list:
     out = []
     for url, content_type, sha in items:
         row = _worker_conn.execute("SELECT compression, data FROM bodies WHERE sha256 = ?", [sha]).fetchone()
-        out.append(None if row is None else
-                   parse_body(zlib.decompress(row[1]) if row[0] == "zlib" else row[1], url, content_type, provenance))
+        out.append(None if row is None else _parse_stored(row[0], row[1], url, content_type, provenance))
     return out
+
+
+def _parse_stored(compression: str | None, data: bytes, url: str, content_type: str | None, provenance: bool):
+    """`parse_body` of an archived body; `Unreadable` when its stored bytes are damaged."""
+    try:
+        body = bodies.unpack(compression, data)
+    except bodies.BodyError as exc:
+        return Unreadable(str(exc))
+    return parse_body(body, url, content_type, provenance)
 
 
 def default_jobs() -> int:
@@ -176,12 +189,14 @@ class ParsePool:
                                                 initargs=(path, os.getpid()))
         self.jobs = jobs if self.executor else 1
 
-    def map(self, items: Iterable[Item], *, provenance: bool = True) -> Iterator[Derived | Crash | None]:
-        """The parse of each item (a Derived, a Crash, or None when its body is missing), in order."""
+    def map(self, items: Iterable[Item], *,
+            provenance: bool = True) -> Iterator[Derived | Crash | Unreadable | None]:
+        """The parse of each item (a Derived, a Crash, an Unreadable, or None when its body
+        is missing), in order."""
         if self.executor is None:
             for url, content_type, sha in items:
-                data = archive.body(self.db, sha)
-                yield None if data is None else parse_body(data, url, content_type, provenance)
+                row = self.db.execute("SELECT compression, data FROM bodies WHERE sha256 = ?", [sha]).fetchone()
+                yield None if row is None else _parse_stored(row[0], row[1], url, content_type, provenance)
             return
         pending: deque[Future] = deque()
         batch: list[Item] = []

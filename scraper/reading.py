@@ -10,7 +10,7 @@ from typing import NamedTuple
 from parsers import Report
 from parsers.decode import decode
 
-from . import archive, convert
+from . import archive, bodies, convert
 from .adapters import discover
 
 log = logging.getLogger("xxgk.crawl")
@@ -21,7 +21,7 @@ class Reading(NamedTuple):
     parsed: object  # the Report of a report or attachment, or the exception its parser raised
     found: object  # the links of a list or report page (Found), or the exception raised reading them
     cells: list[tuple] | None  # a report page's `archive.fact_cells` (its provenance), computed here
-    packed: bytes  # the body as the archive stores it (zlib), compressed here
+    packed: bytes  # the body as the archive stores it (`bodies.pack`), compressed here
 
 
 def read(body: bytes, url: str, content_type: str | None, role: str) -> Reading:
@@ -52,4 +52,4 @@ def read(body: bytes, url: str, content_type: str | None, role: str) -> Reading:
         parsed.found = {}  # in the cells; an attachment merged later reads the page again
     if page and found is None:  # a list page, or a page the parser did not read as HTML
         links_of()
-    return Reading(parsed, found, cells, archive.pack(body))
+    return Reading(parsed, found, cells, bodies.pack(body))

@@ -18,7 +18,7 @@ from parsers import Report
 
 from . import archive, scorecard
 from .attachments import reparse_attachments
-from .parse_pool import Crash, ParsePool, default_jobs
+from .parse_pool import Crash, ParsePool, Unreadable, default_jobs
 
 log = logging.getLogger("xxgk.reparse")
 
@@ -41,6 +41,9 @@ def parsed_documents(db: sqlite_utils.Database, role: str, pool: ParsePool, *,
     done = pool.map(((r[1], r[3], r[4]) for r in rows), provenance=provenance)
     for (capture_id, url, site_id, ctype, sha), result in zip(rows, done):
         if result is None:  # the body is gone (`xxgk verify` names it)
+            continue
+        if isinstance(result, Unreadable):  # what it gave before stays
+            log.error("capture %s: archived body %s; its reports are kept (run `xxgk verify`)", capture_id, result.message)
             continue
         report, cells = (result, None) if isinstance(result, Crash) else result
         yield Parsed(capture_id, url, site_id, ctype, sha, report, cells)

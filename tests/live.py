@@ -15,6 +15,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scraper.bodies import unpack
 from scraper.serve import metadata
 
 # values for the canned queries' parameters (any other parameter: empty)
@@ -122,13 +123,12 @@ def content(db_path: Path) -> dict:
 def stored_bodies_intact(db_path: Path) -> list[str]:
     """The sha256 of every stored body that no longer hashes to it (empty: all intact)."""
     import hashlib
-    import zlib
 
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         bad = []
         for sha, compression, data in conn.execute("SELECT sha256, compression, data FROM bodies"):
-            raw = zlib.decompress(data) if compression == "zlib" else data
+            raw = unpack(compression, data)
             if hashlib.sha256(raw).hexdigest() != sha:
                 bad.append(sha)
         return bad

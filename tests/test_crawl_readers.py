@@ -7,11 +7,10 @@ import asyncio
 import json
 import os
 import sqlite3
-import zlib
 
 import parsers
 
-from scraper import archive
+from scraper import archive, bodies
 from scraper.crawl import crawl
 from scraper.reading import read
 from scraper.fetch import Fetcher
@@ -79,7 +78,7 @@ def test_readers_and_what_a_worker_returns():
     alone = parsers.parse(page, url="http://127.0.0.1:9/xxgk/ndbg/2021/4501.html")
     assert report.parsed.is_report and report.parsed.found == {} and report.parsed.facts == alone.facts
     assert report.cells == archive.fact_cells(alone) and len(report.cells) > 150
-    assert zlib.decompress(report.packed) == page
+    assert bodies.unpack(bodies.COMPRESSION, report.packed) == page
     pdf = read(b"%PDF-1.4 not really", "http://127.0.0.1:9/r.pdf", "application/pdf", "attachment")
     assert pdf.found is None and pdf.cells is None and (isinstance(pdf.parsed, Exception) or not pdf.parsed.is_report)
 

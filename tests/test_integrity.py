@@ -9,13 +9,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
-from scraper import archive, integrity, schema
+from scraper import archive, bodies, integrity, schema
 
 
 def xxgk(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -71,7 +70,7 @@ def test_a_whole_archive_verifies(db):
 
 def test_a_tampered_body_is_named_with_its_captures(db):
     _, capture_id, sha = a_report_capture(db)
-    edit(db, ("UPDATE bodies SET data = ? WHERE sha256 = ?", [zlib.compress(b"<html>tampered</html>"), sha]))
+    edit(db, ("UPDATE bodies SET data = ? WHERE sha256 = ?", [bodies.pack(b"<html>tampered</html>"), sha]))
     before = fingerprint(db)
     done = xxgk("verify", "--db", str(db))
     assert done.returncode == 1
@@ -84,7 +83,7 @@ def test_a_tampered_body_is_named_with_its_captures(db):
 
 def test_a_body_that_does_not_decompress_is_named(db):
     _, _, sha = a_report_capture(db)
-    edit(db, ("UPDATE bodies SET data = ? WHERE sha256 = ?", [b"\x78\x9c not zlib at all", sha]))
+    edit(db, ("UPDATE bodies SET data = ? WHERE sha256 = ?", [b"\x28\xb5\x2f\xfd not zstd at all", sha]))
     result = integrity.verify(db)
     assert len(result.problems) == 1
     assert result.problems[0].startswith(f"body {sha} (captures ") and "does not decompress" in result.problems[0]
@@ -265,7 +264,7 @@ def test_backup_destination_problems_are_one_line(db, tmp_path, where):
 
 def test_a_copy_that_does_not_verify_never_becomes_dest(db, tmp_path):
     _, _, sha = a_report_capture(db)
-    edit(db, ("UPDATE bodies SET data = ? WHERE sha256 = ?", [zlib.compress(b"tampered"), sha]))
+    edit(db, ("UPDATE bodies SET data = ? WHERE sha256 = ?", [bodies.pack(b"tampered"), sha]))
     dest_dir = tmp_path / "backups"
     dest_dir.mkdir()
     dest = dest_dir / "backup.db"

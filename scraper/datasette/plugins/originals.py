@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import mimetypes
 import re
-import zlib
 from urllib.parse import quote, unquote, urlsplit
 
 from datasette import hookimpl
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
+
+from scraper.bodies import BodyError, unpack
 
 LINKED_COLUMNS = {"capture_id"}
 REPORT_COLUMNS = {"report_id", "previous_report_id", "supersedes"}
@@ -35,7 +36,11 @@ async def original(request, datasette):
         "JOIN bodies b ON b.sha256 = c.sha256 WHERE c.id = ?", [capture_id])).first()
     if row is None:
         raise NotFound(f"No archived body for capture {capture_id}")
-    data = zlib.decompress(row["data"]) if row["compression"] == "zlib" else bytes(row["data"])
+    try:
+        data = unpack(row["compression"], row["data"])
+    except BodyError as exc:
+        return Response.text(f"The archived body of capture {capture_id} is damaged: {exc} (xxgk verify)",
+                             status=500)
     name = _filename(row["url"], capture_id, row["content_type"])
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
     return Response(
