@@ -92,6 +92,18 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+
+class _Memo:
+    """A lookup asked again for the same key within one URL's visit: asked once."""
+
+    def __init__(self, lookup: Callable[[str], tuple]) -> None:
+        self.lookup, self.seen = lookup, {}
+
+    def __call__(self, key: str) -> tuple:
+        if key not in self.seen:
+            self.seen[key] = self.lookup(key)
+        return self.seen[key]
+
 class Crawl:
     def __init__(self, db: sqlite_utils.Database, sites: list[Site], fetcher: Fetcher, *,
                  max_pages: int | None = None, progress: Callable[[str], None] | None = None,
@@ -219,9 +231,10 @@ class Crawl:
 
     # -- one URL
     async def _visit(self, site: Site, url: str, role: str, depth: int, parent: str | None) -> None:
-        result = await self.fetcher.fetch(url, validators=lambda u: self._previous(u)[:2])
+        previous = _Memo(self._previous)  # asked up to four times a URL; nothing else archives it meanwhile
+        result = await self.fetcher.fetch(url, validators=lambda u: previous(u)[:2])
         final = result.final
-        old_sha = self._previous(final.url)[2] if final is not None else None
+        old_sha = previous(final.url)[2] if final is not None else None
         fresh = (final is not None and final.status == 200 and final.body is not None and not final.error
                  and not final.blocked and final.sha256 != old_sha)
         reading = None
@@ -229,12 +242,13 @@ class Crawl:
             reading = await self._read(final, role)
         async with self.turns:  # the URLs' outcomes one at a time, each in a turn of its own,
             await asyncio.sleep(0)  # so a burst of answers being saved does not hold back requests
-            self._record(site, url, role, depth, parent, result, final, fresh, reading)
+            self._record(site, url, role, depth, parent, result, final, fresh, reading, previous)
         if self.progress:
             self.progress(url)
 
     def _record(self, site: Site, url: str, role: str, depth: int, parent: str | None, result: Result,
-                final: Response | None, fresh: bool, reading: Reading | None) -> None:
+                final: Response | None, fresh: bool, reading: Reading | None,
+                previous: Callable[[str], tuple]) -> None:
         """A URL's whole outcome, as one unit (a savepoint of the batch): no await in here."""
         with self.commits.unit():
             for r in result.robots:
@@ -246,10 +260,10 @@ class Crawl:
                 parent_id = row[0] if row else None
             capture_id = None
             for resp in result.responses:
-                unchanged = resp.body is not None and resp.sha256 == self._previous(resp.url)[2]
+                unchanged = resp.body is not None and resp.sha256 == previous(resp.url)[2]
                 capture_id = self._archive(site.id, role, resp, parent_id, resp.body is not None and not unchanged,
                                            reading.packed if reading is not None and resp is final else None)
-            state = self._outcome(site, url, result)
+            state = self._outcome(site, url, result, previous)
             if state == "done" and fresh:
                 self.summary.fetched += 1
                 self._handle(site, final, role, depth, capture_id, reading or Reading(None, None, None, b""))
@@ -261,7 +275,7 @@ class Crawl:
                 self.db.execute("UPDATE frontier SET dead_since = NULL, dead_answers = 0, next_try = NULL "
                                 "WHERE url = ? AND dead_since IS NOT NULL", [url])
 
-    def _outcome(self, site: Site, url: str, result: Result) -> str:
+    def _outcome(self, site: Site, url: str, result: Result, previous: Callable[[str], tuple]) -> str:
         """The frontier state for this URL, with failures and blocks counted and named."""
         final = result.final
         if result.skipped:
@@ -294,7 +308,7 @@ class Crawl:
             return "failed"
         if final.status == 304 or 200 <= final.status < 300:
             return "done"
-        if final.status in (404, 410) and url not in site.start and self._previous(url)[2] is not None:
+        if final.status in (404, 410) and url not in site.start and previous(url)[2] is not None:
             # a page we archived has been removed: named once; later passes do not ask again
             # unless a changed list page links it anew, so a nightly run does not fail forever
             # (a start page that is gone keeps failing: the registry entry needs fixing)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from contextlib import ExitStack
 
 import httpx
@@ -102,3 +103,20 @@ def test_many_hosts_at_once_with_few_pools_kept(tmp_path):
 
     with ExitStack() as stack:
         asyncio.run(go(_servers(stack, tmp_path, 40)))
+
+
+def test_https_pools_verify_against_the_ca_bundle_and_http_pools_never_read_it(tmp_path):
+    async def go(url):
+        pools = HostPools(keep=4)
+        async with httpx.AsyncClient(transport=pools) as client:
+            assert (await client.get(url)).status_code == 200
+        assert set(pools.by_scheme) == {"http"}  # no https host asked: the CA bundle was never read
+        plain = pools._options("http")["verify"]
+        assert plain.cert_store_stats()["x509_ca"] == 0  # trusts nothing: a TLS handshake with it fails
+        secure = pools._options("https")["verify"]
+        assert secure.verify_mode == ssl.CERT_REQUIRED and secure.check_hostname
+        assert secure.cert_store_stats()["x509_ca"] > 0
+        assert pools._options("https")["verify"] is secure  # one context for every https host
+
+    with ExitStack() as stack:
+        asyncio.run(go(_servers(stack, tmp_path, 1)[0]))
