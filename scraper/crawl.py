@@ -92,7 +92,6 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-
 class _Memo:
     """A lookup asked again for the same key within one URL's visit: asked once."""
 
@@ -103,6 +102,7 @@ class _Memo:
         if key not in self.seen:
             self.seen[key] = self.lookup(key)
         return self.seen[key]
+
 
 class Crawl:
     def __init__(self, db: sqlite_utils.Database, sites: list[Site], fetcher: Fetcher, *,
