@@ -85,3 +85,38 @@ os.kill(os.getpid(), signal.SIGKILL)
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT)
     assert proc.returncode == -9
     assert rows(sqlite3.connect(path)) == [1, 2]
+
+
+def test_before_commit_runs_once_per_batch_outside_the_units(conns):
+    """`before_commit` (the archive indexes the batch's sections there) sees the batch's
+    rows with no savepoint open; if it fails, the batch goes whole, as a kill would leave it."""
+    writer, reader = conns
+    seen = []
+
+    def before(conn):
+        seen.append(rows(conn))
+        assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == len(seen[-1])
+        with pytest.raises(sqlite3.OperationalError, match="no such savepoint"):
+            conn.execute("RELEASE unit")  # no unit's savepoint is open here
+
+    commits = GroupCommit(writer, every=3600, before_commit=before)
+    for x in (1, 2):
+        with commits.unit():
+            writer.execute("INSERT INTO t VALUES (?)", [x])
+    commits.flush()
+    assert seen == [[1, 2]] and rows(reader) == [1, 2]
+
+    def failing(conn):
+        raise OSError("disk full")
+
+    commits = GroupCommit(writer, every=3600, before_commit=failing)
+    with commits.unit():
+        writer.execute("INSERT INTO t VALUES (3)")
+    with pytest.raises(OSError):
+        commits.flush()
+    assert not writer.in_transaction and rows(reader) == [1, 2]
+    commits.before_commit = None
+    with commits.unit():  # the next batch starts afresh
+        writer.execute("INSERT INTO t VALUES (4)")
+    commits.flush()
+    assert rows(reader) == [1, 2, 4]
