@@ -438,6 +438,8 @@ def machine_readable(card: Card, ev: Evidence) -> Grade:
 
 
 def _differences(old: dict, new: dict) -> list[str]:
+    if old == new:  # the usual case, compared in C: copies of one report on several sites
+        return []
     keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     return [f"{k}: {old.get(k)} → {new.get(k)}" for k in keys]
 
