@@ -23,6 +23,7 @@ version did not link it).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -90,18 +91,6 @@ def next_try(first_dead: date, answers: int, today: date) -> date:
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class _Memo:
-    """A lookup asked again for the same key within one URL's visit: asked once."""
-
-    def __init__(self, lookup: Callable[[str], tuple]) -> None:
-        self.lookup, self.seen = lookup, {}
-
-    def __call__(self, key: str) -> tuple:
-        if key not in self.seen:
-            self.seen[key] = self.lookup(key)
-        return self.seen[key]
 
 
 class Crawl:
@@ -231,7 +220,7 @@ class Crawl:
 
     # -- one URL
     async def _visit(self, site: Site, url: str, role: str, depth: int, parent: str | None) -> None:
-        previous = _Memo(self._previous)  # asked up to four times a URL; nothing else archives it meanwhile
+        previous = functools.cache(self._previous)  # asked up to four times a URL; nothing else archives it meanwhile
         result = await self.fetcher.fetch(url, validators=lambda u: previous(u)[:2])
         final = result.final
         old_sha = previous(final.url)[2] if final is not None else None

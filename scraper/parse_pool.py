@@ -79,15 +79,18 @@ def _parse_in_worker(items: list[Item], provenance: bool) -> list:
     """A few documents per task: each task costs a round trip through the pool's queues."""
     out = []
     for url, content_type, sha in items:
-        row = _worker_conn.execute("SELECT compression, data FROM bodies WHERE sha256 = ?", [sha]).fetchone()
-        out.append(None if row is None else _parse_stored(row[0], row[1], url, content_type, provenance))
+        out.append(_parse_stored(_worker_conn, url, content_type, sha, provenance))
     return out
 
 
-def _parse_stored(compression: str | None, data: bytes, url: str, content_type: str | None, provenance: bool):
-    """`parse_body` of an archived body; `Unreadable` when its stored bytes are damaged."""
+def _parse_stored(conn: sqlite3.Connection, url: str, content_type: str | None, sha: str, provenance: bool):
+    """`parse_body` of an archived body; None when it is missing, `Unreadable` when its
+    stored bytes are damaged."""
+    row = conn.execute("SELECT compression, data FROM bodies WHERE sha256 = ?", [sha]).fetchone()
+    if row is None:
+        return None
     try:
-        body = bodies.unpack(compression, data)
+        body = bodies.unpack(*row)
     except bodies.BodyError as exc:
         return Unreadable(str(exc))
     return parse_body(body, url, content_type, provenance)
@@ -195,8 +198,7 @@ class ParsePool:
         is missing), in order."""
         if self.executor is None:
             for url, content_type, sha in items:
-                row = self.db.execute("SELECT compression, data FROM bodies WHERE sha256 = ?", [sha]).fetchone()
-                yield None if row is None else _parse_stored(row[0], row[1], url, content_type, provenance)
+                yield _parse_stored(self.db.conn, url, content_type, sha, provenance)
             return
         pending: deque[Future] = deque()
         batch: list[Item] = []
