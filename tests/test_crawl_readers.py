@@ -188,3 +188,40 @@ def test_outcomes_saved_together_let_requests_go_between_them(tmp_path):
         assert all(b - a > 1 for a, b in zip(saves, saves[1:]))  # never two saves in one turn
 
     asyncio.run(go())
+
+
+def test_list_pages_and_documents_take_turns(tmp_path):
+    """A site with list pages and documents pending asks them in turns (a list page, then
+    an attachment or report, ...), so parsing is spread over the crawl rather than left
+    for after the last list page; once one kind runs out the other goes on alone."""
+    from scraper.crawl import Crawl
+    from scraper.fetch import Result
+    from scraper.registry import Site
+
+    async def go():
+        fetcher = Fetcher(concurrency=1, retries=0)
+        base = "http://127.0.0.1:1/"
+        site = Site(id="s", name="s", start=[base])
+        c = Crawl(archive.open_archive(tmp_path / "a.db"), [site], fetcher, read_jobs=1)
+        archive.upsert_sites(c.db, [site])
+        c._seed()
+        with c.db.conn:
+            c.db.execute("UPDATE frontier SET state = 'done'")  # the start page: asked already
+            for i in range(4):
+                c._add(f"{base}list{i}", "s", "list", base, 1)
+            for i in range(2):
+                c._add(f"{base}report{i}", "s", "report", base, 1)
+            c._add(f"{base}report0.pdf", "s", "attachment", f"{base}report0", 2)
+        asked: list[str] = []
+
+        async def visit(site, url, role, depth, parent):
+            asked.append(url.removeprefix(base))
+            with c.db.conn:
+                c.db.execute("UPDATE frontier SET state = 'done' WHERE url = ?", [url])
+
+        c._visit_safely = visit
+        await c._site(site)
+        await fetcher.aclose()
+        return asked
+
+    assert asyncio.run(go()) == ["list0", "report0.pdf", "list1", "report0", "list2", "report1", "list3"]
