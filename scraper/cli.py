@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -44,6 +45,17 @@ def _archive_errors():
 @click.version_option(package_name="xxgk-archive")
 def cli() -> None:
     """xxgk: crawl, parse, archive and serve 政府信息公开工作年度报告."""
+
+
+def main() -> None:
+    """The `xxgk` program.  Once a command has finished (archive closed, output written),
+    its objects are frozen out of the garbage collector: at exit the interpreter would
+    otherwise search every object of its ~400 modules for cycles, 70 ms after a crawl,
+    as long as the whole scorecard takes.  The operating system frees them anyway."""
+    try:
+        cli()
+    finally:
+        gc.freeze()
 
 
 def _run_crawl(db_path: str, sites, *, max_pages, concurrency, delay, user_agent, json_summary,
@@ -502,6 +514,3 @@ def import_mirror(folder, db_path, base_url, registry):
 
     _run_import(db_path, registry, lambda problem, db: read_mirror(folder, problem, base_url))
 
-
-def main() -> None:  # pragma: no cover - console entry
-    cli()
