@@ -48,10 +48,13 @@ def cli() -> None:
 
 
 def main() -> None:
-    """The `xxgk` program.  Once a command has finished (archive closed, output written),
-    its objects are frozen out of the garbage collector: at exit the interpreter would
-    otherwise search every object of its ~400 modules for cycles, 70 ms after a crawl,
-    as long as the whole scorecard takes.  The operating system frees them anyway."""
+    """The `xxgk` program.  Objects that live as long as the program are frozen out of the
+    garbage collector: the imported modules' at the start (a crawl's full collections
+    then look at far fewer objects: 40 -> 10 ms), and all of them once the command has
+    finished (archive closed, output written), as at exit the interpreter would search
+    every object of ~400 modules for cycles, 70 ms after a crawl, as long as the whole
+    scorecard takes.  The operating system frees them anyway."""
+    gc.freeze()
     try:
         cli()
     finally:
