@@ -586,12 +586,61 @@ def test_a_report_carried_by_many_sites_is_named_in_one_short_line():
     on 5,000 sites once made a 200 KB cell and held the end of a crawl for seconds)."""
     from types import SimpleNamespace
 
-    copies = [SimpleNamespace(id=i, current=1, source_url=f"http://site{i:02d}.example/nb.html") for i in range(12)]
+    copies = [SimpleNamespace(id=i, current=1, source_url=f"http://site{i:02d}.example/nb.html", sha256=None)
+              for i in range(12)]
     card = SimpleNamespace(report=copies[0], reports=copies)
     same = {"applications.new_received.total": 3}
-    ev = SimpleNamespace(state=lambda r: None, facts=lambda report_id: same)
+    ev = SimpleNamespace(state=lambda r: None, facts=lambda report_id: same, fingerprints=lambda ids: {})
     grade = scorecard.single(card, ev)
     assert grade.result == "pass"
     assert grade.reason.startswith("12 copies with the same figures: http://site00.example/nb.html, ")
     assert grade.reason.count("http://") == scorecard.COPIES_NAMED == 10
     assert grade.reason.endswith("http://site09.example/nb.html and 2 more")
+
+
+def test_copies_of_the_same_bytes_are_one_publication_whatever_was_parsed_from_them():
+    """Two sites serving the same bytes publish the same figures: `single` passes without
+    reading any figure (a parser version that read one copy differently is not the
+    agency's inconsistency)."""
+    from types import SimpleNamespace
+
+    def copy(i, sha):
+        return SimpleNamespace(id=i, current=1, source_url=f"http://site{i}.example/nb.html", sha256=sha)
+
+    def unread(*_):
+        raise AssertionError("figures read for copies of the same bytes")
+
+    card = SimpleNamespace(report=copy(0, "ab" * 32), reports=[copy(0, "ab" * 32), copy(1, "ab" * 32)])
+    ev = SimpleNamespace(state=lambda r: None, facts=unread, fingerprints=unread)
+    assert scorecard.single(card, ev).result == "pass"
+    card.reports.append(copy(2, "cd" * 32))  # other bytes: their figures are compared
+    ev = SimpleNamespace(state=lambda r: None, fingerprints=lambda ids: {i: f"print {i}" for i in ids},
+                         facts=lambda i: {"applications.new_received.total": 4 if i == 2 else 3})
+    grade = scorecard.single(card, ev)
+    assert grade.result == "fail" and "applications.new_received.total: 4 → 3" in grade.reason
+
+
+def test_fingerprints_are_equal_for_equal_figures_and_only_then(tmp_path):
+    """Reposts in other pages (other bytes) are compared by a fingerprint made in SQLite;
+    12 and 12.0 fingerprint apart yet are the same figure, so `single` still passes."""
+    from types import SimpleNamespace
+
+    db = archive.open_archive(tmp_path / "a.db")
+
+    def save(url, facts):
+        return archive.save_report(db, Report(source=url, agency="东湖区人民政府", year=2022, version="2021",
+                                              facts=facts), site_id=None, capture_id=None, sha256=None)
+
+    a = save("http://a.example/1.html", {"applications.new_received.total": 12, "applications.granted.total": 3})
+    b = save("http://b.example/1.html", {"applications.granted.total": 3, "applications.new_received.total": 12})
+    c = save("http://c.example/1.html", {"applications.new_received.total": 12.0, "applications.granted.total": 3})
+    d = save("http://d.example/1.html", {"applications.new_received.total": 13, "applications.granted.total": 3})
+    ev = scorecard.Evidence(db, date(2023, 3, 1), {}, {}, {}, {}, {})
+    prints = ev.fingerprints([a, b, c, d])
+    assert prints[a] == prints[b] and prints[a] != prints[d]
+    rows = {r.id: r for r in scorecard._reports(db, None)}
+    card = SimpleNamespace(report=rows[a], reports=[rows[a], rows[b], rows[c]])
+    assert scorecard.single(card, ev).result == "pass"
+    card.reports.append(rows[d])
+    grade = scorecard.single(card, ev)
+    assert grade.result == "fail" and grade.reason.count("differ") == 1 and "http://d.example/1.html" in grade.reason
