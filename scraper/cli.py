@@ -23,6 +23,7 @@ from .registry import RegistryError, load_registry, rebase
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 1, 2, 3
+WARM_WAIT = 0.1  # seconds the crawl waits for its robots.txt requests to leave before it sets up
 
 
 def _logging(verbose: bool) -> None:
@@ -65,7 +66,6 @@ def _run_crawl(db_path: str, sites, *, max_pages, concurrency, delay, user_agent
                retries: int = 3, backoff: float = 1.0, timeout: float = 30.0, jobs: int | None = None) -> int:
     import asyncio  # only the crawl has an event loop: the other commands start 50 ms sooner
 
-    from .crawl import crawl
     from .fetch import USER_AGENT, Fetcher
     from .lock import ArchiveLock, Locked
 
@@ -75,20 +75,29 @@ def _run_crawl(db_path: str, sites, *, max_pages, concurrency, delay, user_agent
         with _archive_errors():  # checked before the lock file is made: a bad path leaves nothing behind
             check_archive(db_path, create=True)
         with _archive_errors(), ArchiveLock(db_path):
-            db = archive.open_archive(db_path)
 
             async def go():
                 fetcher = Fetcher(user_agent=user_agent or USER_AGENT, concurrency=concurrency,
                                   retries=retries, backoff=backoff, timeout=timeout)
                 try:
-                    return await crawl(db, sites, fetcher=fetcher, max_pages=max_pages, read_jobs=jobs,
-                                       progress=_progress() if sys.stderr.isatty() else None)
+                    # every host is asked for its robots.txt first: those requests leave
+                    # now, and their answers come back while the rest of the crawl is
+                    # imported and the archive opened (the hosts' next requests wait a
+                    # polite delay anyway)
+                    fetcher.allow_sites(sites)
+                    await fetcher.warm([s.start[0] for s in sites if s.start], WARM_WAIT)
+                    from .crawl import crawl
+
+                    db = archive.open_archive(db_path)
+                    summary = await crawl(db, sites, fetcher=fetcher, max_pages=max_pages, read_jobs=jobs,
+                                          progress=_progress() if sys.stderr.isatty() else None)
+                    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    db.conn.close()
+                    return summary
                 finally:
                     await fetcher.aclose()
 
             summary = asyncio.run(go())
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            db.conn.close()
     except Locked as exc:
         click.echo(f"error: {exc}", err=True)
         return EXIT_LOCKED

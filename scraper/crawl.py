@@ -113,9 +113,7 @@ class Crawl:
         self._named_hosts: set[str] = set()  # hosts already named as deferred in this run
         self.commits = GroupCommit(db.conn, COMMIT_EVERY, before_commit=schema.index_sections)
         self.turns = asyncio.Lock()
-        for s in sites:
-            for netloc in s.netlocs:  # start hosts (with their ports) and `allow`
-                fetcher.allow(netloc, s.delay)
+        fetcher.allow_sites(sites)
 
     # -- frontier
     def _seed(self) -> None:
@@ -458,6 +456,16 @@ class Crawl:
                 self.db.execute("UPDATE frontier SET state = 'failed', updated_at = ? WHERE url = ?",
                                 [archive.now(), url])
 
+    async def _archive_unreported(self) -> None:
+        """robots.txt answers the fetcher read ahead (`Fetcher.warm`) for a host that no URL
+        was asked of after all (`--max-pages 0`, a resumed pass on another host): archived
+        under the site whose start page they were read for, like any other response."""
+        for url, resp in await self.fetcher.unreported():
+            site = next((s for s in self.sites.values() if url in s.start), None)
+            if site is not None:
+                with self.commits.unit():
+                    self._archive(site.id, "robots", resp, None, resp.body is not None)
+
     async def _flush_every(self) -> None:
         """Commit the batch while the crawl waits on the network, so the live archive
         shows new reports within `COMMIT_EVERY` and no lock is held through a wait."""
@@ -478,6 +486,7 @@ class Crawl:
             self._seed()
             flusher = asyncio.create_task(self._flush_every())
             await self._all_sites()
+            await self._archive_unreported()
         finally:
             if flusher is not None:
                 flusher.cancel()

@@ -112,6 +112,10 @@ class HostState:
         self.robots_state = "unknown"  # unknown | ok | allow-all | deferred
         self.blocked: str | None = None  # WAF challenge seen: not asked again this run
         self.deferred: str | None = None  # robots.txt 5xx, or Retry-After too long
+        self.left: float | None = None  # monotonic time the latest request to it left
+        self.warming: asyncio.Task | None = None  # robots.txt asked ahead (`Fetcher.warm`)
+        self.unreported: list[Response] = []  # robots.txt responses no fetch has returned yet
+        self.warmed_for: str | None = None  # the URL `warm` was given for this host
 
 
 def _is_public(ip: str) -> bool:
@@ -228,6 +232,7 @@ class Fetcher:
                  resolve: bool = True, resolver: Resolver | None = None,
                  max_retry_after: float = 120.0) -> None:
         self.user_agent = user_agent
+        self.concurrency = concurrency
         self.global_limit = asyncio.Semaphore(concurrency)
         self.timeout = timeout
         self.deadline = max(deadline, timeout)
@@ -259,6 +264,13 @@ class Fetcher:
         key = _netloc_key(f"http://{netloc_or_host}")
         self.allowed[key] = max(delay, self.allowed.get(key, 0.0))  # sites sharing a host: the slowest wins
         self.named_hosts.add(urlsplit(f"//{key}").hostname or key)
+
+    def allow_sites(self, sites) -> None:
+        """`allow` every host of these registry sites (start pages and `allow`), each with
+        its site's delay."""
+        for site in sites:
+            for netloc in site.netlocs:
+                self.allow(netloc, site.delay)
 
     def permitted(self, url: str) -> str | None:
         """None if this URL's host is in the registry, else why not."""
@@ -318,6 +330,9 @@ class Fetcher:
                     result.skipped = ("blocked", f"host blocked this run: {hs.blocked}")
                     return result
                 await self._robots(current, hs, result)
+                if hs.unreported:  # asked ahead by `warm`: returned with this URL, for the archive
+                    result.robots = hs.unreported + result.robots
+                    hs.unreported = []
                 if hs.deferred:
                     result.skipped = ("deferred", hs.deferred)
                     return result
@@ -343,6 +358,49 @@ class Fetcher:
             return result
         result.skipped = ("refused", f"too many redirects (more than {self.max_redirects})")
         return result
+
+    async def warm(self, urls: list[str], wait: float) -> None:
+        """Ask the hosts of `urls` for their robots.txt now, each in a task of its own, and
+        return once every request has left (or after `wait` seconds): a crawl asks every
+        host for it first, and the answers can come back while the crawl is still setting
+        up.  A host's first `fetch` waits for its answer and returns it with its own
+        responses (for the archive); `unreported` gives what no fetch returned.  At most
+        `concurrency` hosts, the first ones: the rest would only wait for a slot.  A URL a
+        fetch would refuse is left to that fetch to refuse."""
+        hosts: list[HostState] = []
+        for url in urls:
+            if len(hosts) >= self.concurrency:
+                break
+            hs = self.state(url)
+            if hs.robots_state == "unknown" and hs.warming is None and self.permitted(url) is None:
+                hs.warming, hs.warmed_for = asyncio.create_task(self._warm(url, hs)), url
+                hosts.append(hs)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and not all(hs.left or hs.warming.done() for hs in hosts):
+            await asyncio.sleep(0.002)
+
+    async def _warm(self, url: str, hs: HostState) -> None:
+        async with hs.lock:
+            if hs.robots_state != "unknown" or await self._address_ok(url) is not None:
+                return
+            result = Result(url)
+            try:
+                await self._robots(url, hs, result)
+            except Exception:  # noqa: BLE001 - the host's first fetch asks again
+                log.exception("robots.txt of %s not read ahead", url)
+            finally:
+                hs.unreported.extend(result.robots)
+
+    async def unreported(self) -> list[tuple[str, Response]]:
+        """(URL given to `warm`, response) of the robots.txt responses that no fetch has
+        returned (a host none of whose URLs was asked after all), once every one read
+        ahead has come; taken out of the fetcher."""
+        await asyncio.gather(*(hs.warming for hs in self.hosts.values() if hs.warming is not None))
+        out = []
+        for hs in self.hosts.values():
+            out += [(hs.warmed_for, r) for r in hs.unreported]
+            hs.unreported = []
+        return out
 
     async def _robots(self, url: str, hs: HostState, result: Result) -> None:
         """Fetch and read robots.txt once per host: missing or 4xx allows everything,
@@ -396,7 +454,7 @@ class Fetcher:
             sent: list[float] = []
             try:
                 async with asyncio.timeout(self.deadline):
-                    await self._send(url, headers, resp, sent)
+                    await self._send(url, headers, resp, sent, hs)
             except (TimeoutError, httpx.TimeoutException) as exc:
                 resp.error = f"timeout: {type(exc).__name__}"
                 resp.body = None
@@ -417,10 +475,13 @@ class Fetcher:
         self._check_waf(resp)
         return resp
 
-    async def _send(self, url: str, headers: dict[str, str], resp: Response, sent: list[float]) -> None:
+    async def _send(self, url: str, headers: dict[str, str], resp: Response, sent: list[float],
+                    hs: HostState | None = None) -> None:
         async def trace(name: str, info: dict) -> None:
             if name.endswith("send_request_headers.complete"):
                 sent.append(time.monotonic())
+                if hs is not None:
+                    hs.left = sent[-1]
 
         req = self.client.build_request("GET", url, headers=headers, extensions={"trace": trace})
         r = await self.client.send(req, stream=True)

@@ -339,6 +339,36 @@ def test_global_concurrency_limit_across_hosts(tmp_path):
     assert max(sum(1 for a in arrivals if a <= t < a + latency) for t in arrivals) == 2  # and it was used
 
 
+def test_robots_read_ahead_for_as_many_hosts_as_may_be_asked_at_once(tmp_path):
+    """`warm` asks the first `concurrency` registry hosts for robots.txt and returns once the
+    requests have left; a host's first fetch returns its robots.txt response (for the
+    archive) and waits the delay after it; a host outside the registry is not asked."""
+    from contextlib import ExitStack
+
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "p.html").write_text(PAGE, encoding="utf-8")
+
+    async def go(bases):
+        f = Fetcher(concurrency=2, retries=0, timeout=5)
+        for b in bases[:3]:
+            f.allow(urlnetloc(b), 0.3)
+        try:
+            await f.warm([f"{b}/p.html" for b in [bases[3]] + bases[:3]], 1.0)
+            left = [len(s.log) for s in servers]
+            first = await f.fetch(f"{bases[0]}/p.html")
+            return left, first, await f.unreported()
+        finally:
+            await f.aclose()
+
+    with ExitStack() as stack:
+        servers = [stack.enter_context(serve(tmp_path / "www", latency=0.05)) for _ in range(4)]
+        left, first, unreported = asyncio.run(go([s.base for s in servers]))
+    assert left == [1, 1, 0, 0]  # asked before `warm` returned: two hosts, not the unregistered one
+    assert [r.url for r in first.robots] == [f"{servers[0].base}/robots.txt"] and first.final.status == 200
+    assert servers[0].paths() == ["/robots.txt", "/p.html"] and servers[0].log[1][0] - servers[0].log[0][0] >= 0.3
+    assert [(u, r.url) for u, r in unreported] == [(f"{servers[1].base}/p.html", f"{servers[1].base}/robots.txt")]
+
+
 def test_backoff_grows_exponentially(tmp_path):
     _list(tmp_path, ["r.html"])
     with serve(tmp_path / "www", {"/r.html": respond(502, "bad gateway")}) as s:

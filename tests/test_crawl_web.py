@@ -146,6 +146,43 @@ def test_a_registry_larger_than_the_site_window_is_crawled_whole(tmp_path, web_a
     assert {p for exp in EXPECTED.values() for p in exp["reports"]} <= paths
 
 
+def test_robots_txt_is_asked_while_the_crawl_sets_up_and_archived_all_the_same(tmp_path, web_and_registry,
+                                                                             monkeypatch):
+    """Every host's robots.txt request leaves before the archive is opened (the answers
+    come back while the crawl sets up); each is archived once, with the first page then
+    asked no sooner than the delay after it."""
+    servers, registry = web_and_registry
+    real_open, opened = archive.open_archive, []
+
+    def open_archive(path):
+        opened.append(time.time())
+        return real_open(path)
+
+    monkeypatch.setattr(archive, "open_archive", open_archive)
+    db = tmp_path / "archive.db"
+    result, _ = _crawl(registry, db, "--concurrency", str(len(servers)))
+    assert result.exit_code == 0, result.output
+    for server in servers.values():
+        assert server.log[0][2] == "/robots.txt" and server.log[0][0] < opened[0]
+        assert_polite(server.log, DELAY)
+    with sqlite3.connect(db) as conn:
+        robots = conn.execute("SELECT site_id, url FROM captures WHERE role = 'robots'").fetchall()
+    assert sorted(robots) == sorted((key, server.base + "/robots.txt") for key, server in servers.items())
+
+
+def test_robots_txt_read_ahead_for_a_site_asked_nothing_is_still_archived(tmp_path, web_and_registry):
+    """`--max-pages 0` asks no page, yet the robots.txt answers read ahead are archived."""
+    servers, registry = web_and_registry
+    db = tmp_path / "archive.db"
+    result, summary = _crawl(registry, db, "--max-pages", "0", "--concurrency", "2")
+    assert result.exit_code == 0, result.output and summary["fetched"] == 0
+    asked = {key for key, server in servers.items() if server.log}
+    assert len(asked) == 2 and all(server.paths() == ["/robots.txt"] for key, server in servers.items() if key in asked)
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT site_id, role, url FROM captures").fetchall()
+    assert sorted(rows) == sorted((key, "robots", servers[key].base + "/robots.txt") for key in asked)
+
+
 def test_changed_page_becomes_a_new_version(tmp_path, web_and_registry):
     servers, registry = web_and_registry
     db = tmp_path / "archive.db"
