@@ -454,7 +454,7 @@ class Fetcher:
             sent: list[float] = []
             try:
                 async with asyncio.timeout(self.deadline):
-                    await self._send(url, headers, resp, sent, hs)
+                    await self._send(url, hs, headers, resp, sent)
             except (TimeoutError, httpx.TimeoutException) as exc:
                 resp.error = f"timeout: {type(exc).__name__}"
                 resp.body = None
@@ -475,13 +475,12 @@ class Fetcher:
         self._check_waf(resp)
         return resp
 
-    async def _send(self, url: str, headers: dict[str, str], resp: Response, sent: list[float],
-                    hs: HostState | None = None) -> None:
+    async def _send(self, url: str, hs: HostState, headers: dict[str, str], resp: Response,
+                    sent: list[float]) -> None:
         async def trace(name: str, info: dict) -> None:
             if name.endswith("send_request_headers.complete"):
                 sent.append(time.monotonic())
-                if hs is not None:
-                    hs.left = sent[-1]
+                hs.left = sent[-1]
 
         req = self.client.build_request("GET", url, headers=headers, extensions={"trace": trace})
         r = await self.client.send(req, stream=True)
