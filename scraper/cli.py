@@ -13,11 +13,6 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import lean_imports  # noqa: F401  (first: sqlite-utils without pandas and numpy)
-
-import parsers
-
-from . import archive, pictures
 from .archive_file import ArchiveError, check as check_archive
 from .registry import RegistryError, load_registry, rebase
 
@@ -44,8 +39,14 @@ def _archive_errors():
 
 @click.group()
 @click.version_option(package_name="xxgk-archive")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """xxgk: crawl, parse, archive and serve 政府信息公开工作年度报告."""
+    # The parsers and sqlite-utils (0.1 s) are imported by the commands that use them; a
+    # crawl imports them once its first requests have left.  sqlite-utils is imported
+    # without pandas and numpy (`lean_imports`), before anything else imports it.
+    if ctx.invoked_subcommand != "crawl":
+        from . import lean_imports  # noqa: F401
 
 
 def main() -> None:
@@ -86,9 +87,14 @@ def _run_crawl(db_path: str, sites, *, max_pages, concurrency, delay, user_agent
                     # polite delay anyway)
                     fetcher.allow_sites(sites)
                     await fetcher.warm([s.start[0] for s in sites if s.start], WARM_WAIT)
+                    from . import lean_imports  # noqa: F401  (see `cli`)
+                    from . import archive
                     from .crawl import crawl
 
                     db = archive.open_archive(db_path)
+                    # what the imports made lives as long as the crawl: frozen, so the
+                    # full collection they would soon cause does not stall every host
+                    gc.freeze()
                     summary = await crawl(db, sites, fetcher=fetcher, max_pages=max_pages, read_jobs=jobs,
                                           progress=_progress() if sys.stderr.isatty() else None)
                     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -170,6 +176,8 @@ def crawl(db_path, registry, site_ids, max_pages, concurrency, delay, user_agent
 @click.option("--provenance", is_flag=True, help="With --json: add where each fact was read.")
 def parse(inputs, as_json, provenance):
     """Parse documents (files or URLs) without any database."""
+    from . import pictures
+
     unreadable = 0
     for item in inputs:
         try:
@@ -228,6 +236,7 @@ def reparse(db_path, registry, jobs):
     archive stays served); links every report to its agency again."""
     import time
 
+    from . import archive
     from .agencies import assign_all
     from .reparse import default_jobs, reparse_all
 
@@ -258,6 +267,7 @@ def reparse(db_path, registry, jobs):
 def check(db_path, as_json):
     """Cross-report checks: carry-over links, in-force flow, duplicate reports; lists
     agency names that resolve to no agency. Recomputes the scorecard of every agency-year."""
+    from . import archive
     from .crosscheck import run_crosschecks
     from .scorecard import refresh as refresh_scorecard
 
@@ -293,7 +303,7 @@ def scorecard(db_path, year, region, level, fmt):
     unknown with the reason, and the score over the points known (none when less than half
     the weight is known). Computed first when the archive has none yet, or one made with
     another rubric; `xxgk crawl`, `reparse` and `check` keep it current."""
-    from . import scorecard as card
+    from . import archive, scorecard as card
     from .scorecard_output import render
 
     with _archive_errors():
@@ -314,6 +324,7 @@ def scorecard(db_path, year, region, level, fmt):
                    "on the next request.")
 def serve(db_path, host, port, immutable):
     """Serve the archive read-only with Datasette: live, while crawls write to it."""
+    from . import archive
     from .serve import serve as run
 
     with _archive_errors():  # before Datasette starts: a bad path is one line, not a failing server
@@ -465,6 +476,7 @@ def export_parquet(out, db_path, force):
 
 def _run_import(db_path: str, registry: str | None, read) -> None:
     """Lock, archive and parse what `read(problem)` finds; problems named on stderr."""
+    from . import archive
     from .ingest import ingest
     from .lock import ArchiveLock, Locked
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import operator
 import sqlite3
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:  # not imported at run time: `xxgk crawl` checks the archive before importing it
+    import sqlite_utils
 
 INITIAL = """
 CREATE TABLE IF NOT EXISTS sites (

@@ -49,3 +49,37 @@ def test_the_program_leaves_its_objects_to_the_operating_system_at_exit():
     done = subprocess.run([sys.executable, "-m", "scraper", "crawl", "--registry", "no-such.toml"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "no-such.toml" in done.stderr
+
+
+def test_a_crawl_asks_for_robots_txt_before_it_imports_the_parsers_and_sqlite_utils(tmp_path):
+    """The first requests leave about 0.1 s sooner: `xxgk crawl` imports the parsers and
+    sqlite-utils (without pandas) only once every host's robots.txt request is on its way."""
+    registry = tmp_path / "sites.toml"
+    registry.write_text('[[site]]\nid = "a"\nname = "甲县民政局"\nstart = ["http://127.0.0.1:9/a/"]\n',
+                        encoding="utf-8")
+    out = run("import sys\n"
+              "from scraper import fetch\n"
+              "warm = fetch.Fetcher.warm\n"
+              "async def watched(self, urls, wait):\n"
+              "    print('at warm:', sorted(m for m in ('parsers', 'sqlite_utils') if m in sys.modules))\n"
+              "    return await warm(self, urls, wait)\n"
+              "fetch.Fetcher.warm = watched\n"
+              "import atexit\n"
+              "atexit.register(lambda: print('at exit:', sorted(m for m in ('pandas', 'parsers', 'sqlite_utils') "
+              "if m in sys.modules)))\n"
+              f"sys.argv = ['xxgk', 'crawl', '--db', {str(tmp_path / 'a.db')!r}, '--registry', {str(registry)!r}, "
+              "'--retries', '0', '--timeout', '1']\n"
+              "from scraper.cli import main\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass")
+    assert "at warm: []" in out.splitlines()
+    assert out.splitlines()[-1] == "at exit: ['parsers', 'sqlite_utils']"
+
+
+def test_the_other_commands_import_sqlite_utils_without_pandas(tmp_path):
+    out = run("import atexit, sys\n"
+              "atexit.register(lambda: print('at exit:', sorted(m for m in ('numpy', 'pandas', 'sqlite_utils') "
+              "if m in sys.modules)))\n"
+              f"sys.argv = ['xxgk', 'scorecard', '--db', {str(tmp_path / 'a.db')!r}]\n"
+              "from scraper.cli import main\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass")
+    assert out.splitlines()[-1] == "at exit: ['sqlite_utils']"
