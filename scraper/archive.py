@@ -56,6 +56,9 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
     try:
         conn = sqlite3.connect(str(path), timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
+        # WAL with synchronous=NORMAL survives a killed process; only a power cut may lose
+        # the last commits (never corrupt the archive), and a commit costs no fsync
+        conn.execute("PRAGMA synchronous=NORMAL")
     except sqlite3.OperationalError as exc:  # a read-only file or directory
         raise ArchiveError(path, f"cannot write it ({exc})") from None
     db = sqlite_utils.Database(conn)
@@ -70,15 +73,20 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
 
 # --- writes -------------------------------------------------------------------------
 
+UPSERT_SITE = """INSERT INTO sites (id, name, region, region_code, level, start, allow, verified, updated_at)
+VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, region = excluded.region,
+region_code = excluded.region_code, level = excluded.level, start = excluded.start, allow = excluded.allow,
+verified = excluded.verified, updated_at = excluded.updated_at"""
+
+
 def upsert_sites(db: sqlite_utils.Database, sites: Iterable) -> None:
+    """The registry's sites into `sites` (what the registry no longer names is kept), then
+    their agencies.  One statement for all (a table upsert per site cost 0.5 ms each)."""
+    sites, stamp = list(sites), now()
     with db.conn:
-        for s in sites:
-            db["sites"].upsert({
-                "id": s.id, "name": s.name, "region": s.region, "region_code": s.region_code,
-                "level": s.level, "start": json.dumps(s.start, ensure_ascii=False),
-                "allow": json.dumps(s.allow, ensure_ascii=False), "verified": int(s.verified),
-                "updated_at": now(),
-            }, pk="id")
+        db.conn.executemany(UPSERT_SITE, [
+            (s.id, s.name, s.region, s.region_code, s.level, json.dumps(s.start, ensure_ascii=False),
+             json.dumps(s.allow, ensure_ascii=False), int(s.verified), stamp) for s in sites])
     agencies.sync_sites(db, sites)
     agencies.assign_all(db)
 

@@ -193,3 +193,22 @@ def test_sections_a_raw_writer_left_unindexed_are_indexed_on_open(tmp_path):
     with archive.transaction(db):  # the archive's own writes index before they commit
         db.conn.execute("INSERT INTO sections (report_id, section, text) VALUES (2, 'overview', '年度报告')")
     assert _search(sqlite3.connect(tmp_path / "a.db"), "年度") == [2]
+
+
+def test_registry_sites_are_updated_in_place_and_keep_what_the_archive_learned(tmp_path):
+    """`upsert_sites` (one statement for the whole registry): a site named again takes the
+    registry's new fields, keeps `reached_at`, and is counted once in `row_counts`."""
+    from scraper.registry import Site
+
+    db = archive.open_archive(tmp_path / "archive.db")
+    archive.upsert_sites(db, [Site(id="a", name="甲县民政局", start=["http://127.0.0.1:1/a/"], region="甲县"),
+                              Site(id="b", name="乙县民政局", start=["http://127.0.0.1:1/b/"])])
+    db.execute("UPDATE sites SET reached_at = '2026-01-02T00:00:00Z' WHERE id = 'a'")
+    db.conn.commit()
+    archive.upsert_sites(db, [Site(id="a", name="甲县民政局", start=["http://127.0.0.1:1/a2/"], region="甲县",
+                                   level="county", verified=False)])
+    rows = db.execute("SELECT id, start, region, level, verified, reached_at FROM sites ORDER BY id").fetchall()
+    assert rows == [("a", '["http://127.0.0.1:1/a2/"]', "甲县", "county", 0, "2026-01-02T00:00:00Z"),
+                    ("b", '["http://127.0.0.1:1/b/"]', None, None, 1, None)]
+    assert db.execute("SELECT n FROM row_counts WHERE name = 'sites'").fetchone()[0] == 2
+    assert db.execute("SELECT count(*) FROM agencies").fetchone()[0] == 2
