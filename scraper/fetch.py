@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import functools
 import hashlib
 import ipaddress
 import logging
@@ -118,12 +119,14 @@ class HostState:
         self.warmed_for: str | None = None  # the URL `warm` was given for this host
 
 
+@functools.lru_cache(maxsize=4096)  # asked at every hop of every fetch, of a few addresses
 def _is_public(ip: str) -> bool:
     addr = ipaddress.ip_address(ip)
     return not (addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
                 or addr.is_multicast or addr.is_unspecified)
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
